@@ -1,0 +1,189 @@
+"""argv -> one library call -> exit status. Sets up logging; holds no logic of its own.
+
+Exit statuses (documented in README):
+  0  all good
+  1  some items failed (an article given up on, a feed failing for several runs, a fetch that failed)
+  2  bad configuration or command line
+  3  another run of the same kind holds the lock for this output folder
+  4  the output folder or state database cannot be used
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .config import Config, load
+from .errors import AlreadyRunning, ConfigError, ScraperError, StoreError
+from .models import RunReport
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED, EXIT_STORE = 0, 1, 2, 3, 4
+DEFAULT_SITE = "(臺)中央社CNA"
+log = logging.getLogger("scraper")
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s" if verbose else "scraper: %(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load(Path(args.config))
+    if getattr(args, "output", None):
+        config = config.with_output(Path(args.output))
+    return config
+
+
+def _summary(name: str, report: RunReport) -> None:
+    log.info(
+        "summary command=%s feeds=%d feeds_failed=%d written=%d failed=%d skipped=%d gave_up=%d",
+        name,
+        report.feeds_polled,
+        report.feeds_failed,
+        report.written,
+        report.failed,
+        report.skipped,
+        len(report.gave_up),
+    )
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from .fetch import fetch_post
+
+    site = DEFAULT_SITE
+    if Path(args.config).exists():
+        site = _config(args).site
+    html = Path(args.html) if args.html else None
+    sys.stdout.write(fetch_post(args.url, html=html, site=site))
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from .pipeline import poll
+
+    report = poll(_config(args), dry_run=args.dry_run, retry_failed=args.retry_failed)
+    _summary("poll", report)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from .pipeline import reindex
+
+    recorded, unknown = reindex(_config(args))
+    for path in unknown:
+        log.warning("reindex: %s names no article in its from: line; left alone", path)
+    print(f"recorded {recorded} posts")
+    return EXIT_OK
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from .backfill import backfill, parse_day
+
+    try:
+        since = parse_day(args.since, "--since") if args.since else None
+        until = parse_day(args.until, "--until") if args.until else None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    report = backfill(
+        _config(args),
+        since=since,
+        until=until,
+        urls=args.urls,
+        categories=tuple(args.category or ()),
+        include_truncated=args.include_truncated,
+        dry_run=args.dry_run,
+        max_misses=args.max_misses,
+        use_sitemaps=not args.no_sitemaps,
+    )
+    _summary("backfill", report)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .pipeline import status
+
+    for line in status(_config(args)):
+        print(line)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default="feeds.yaml", metavar="PATH", help="the feeds file (default: ./feeds.yaml)")
+    common.add_argument("-v", "--verbose", action="count", default=0, help="log each article and a summary (-vv: debug)")
+    common.add_argument("-q", "--quiet", action="store_true", help="errors only")
+    with_output = argparse.ArgumentParser(add_help=False)
+    with_output.add_argument("--output", metavar="DIR", help="the Jekyll site (default: the feeds file's output)")
+
+    parser = argparse.ArgumentParser(prog="scraper", description="Mirror CNA's news into a Jekyll site.")
+    parser.add_argument("--version", action="version", version=f"scraper {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("fetch", parents=[common], help="print the post for one article; writes nothing")
+    p.add_argument("url", metavar="URL", help="the article's URL")
+    p.add_argument("--html", metavar="FILE", help="read the page from FILE instead of the network")
+    p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser("poll", parents=[common, with_output], help="one cron pass: new articles from every feed")
+    p.add_argument("--dry-run", action="store_true", help="list what would be written; write nothing")
+    p.add_argument("--retry-failed", action="store_true", help="give articles that were given up on a fresh set of attempts")
+    p.set_defaults(func=cmd_poll)
+
+    p = sub.add_parser("backfill", parents=[common, with_output], help="write older articles of a date range")
+    p.add_argument("--since", metavar="DATE", help="first day, YYYY-MM-DD (Asia/Taipei)")
+    p.add_argument("--until", metavar="DATE", help="last day, YYYY-MM-DD (default: today)")
+    p.add_argument("--urls", metavar="FILE", help="article URLs, one a line ('-' for standard input)")
+    p.add_argument("--category", metavar="SLUG", action="append", help="keep only this section (e.g. aopl); repeatable")
+    p.add_argument("--include-truncated", action="store_true", help="also write old articles CNA truncated (已過查詢時效)")
+    p.add_argument("--max-misses", type=int, default=None, metavar="N", help="consecutive missing ids that end a day (default 40)")
+    p.add_argument("--no-sitemaps", action="store_true", help="walk ids only; do not read CNA's news sitemaps")
+    p.add_argument("--dry-run", action="store_true", help="list what would be fetched; write nothing")
+    p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser("reindex", parents=[common, with_output], help="rebuild the state from the posts in <output>/_posts")
+    p.set_defaults(func=cmd_reindex)
+
+    p = sub.add_parser("status", parents=[common, with_output], help="what the state holds: articles by status, feeds")
+    p.set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose, args.quiet)
+    try:
+        code: int = args.func(args)
+        return code
+    except ConfigError as exc:
+        print(f"scraper: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except AlreadyRunning as exc:
+        print(f"scraper: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except StoreError as exc:
+        print(f"scraper: {exc}", file=sys.stderr)
+        return EXIT_STORE
+    except ScraperError as exc:
+        print(f"scraper: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("scraper: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""feeds.yaml -> frozen configuration values.
+
+Every mistake is a ConfigError naming the file, the line (where the YAML parser
+gives one) and the key, so a user can fix it from the cron mail alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from .errors import ConfigError
+
+DEFAULT_USER_AGENT = "cna-jekyll-scraper/0.1 (Jekyll news mirror; python-httpx)"
+CONTENT_MODES = ("page", "feed")
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout: float = 20.0  # connect and read timeout, seconds
+    deadline: float = 60.0  # whole response, seconds
+    max_per_host: int = 2  # requests in flight to one host
+    delay: float = 1.0  # seconds between requests to one host
+    max_bytes: int = 8_000_000  # decoded body size cap
+    retries: int = 3  # tries within a run for transient failures
+    max_retry_after: float = 3600.0  # cap on a server's Retry-After, seconds
+    backoff: float = 1.0  # first wait between tries within a run, seconds (doubles, with jitter)
+    wait_in_run: float = 60.0  # a longer Retry-After ends the host's turn for this run
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    name: str
+    url: str
+    site: str | None = None  # display name for this feed's posts; default the top-level site
+    content: str = "page"
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    site: str
+    output: Path
+    feeds: tuple[FeedConfig, ...]
+    http: HttpConfig = field(default_factory=HttpConfig)
+    state: Path | None = None  # default <output>/.scraper/state.db
+    max_attempts: int = 5  # fetch tries across runs before an article is reported
+    report_after: int = 3  # failed runs of a feed before it is reported
+    article_backoff: float = 600.0  # seconds before a failed article is tried again; doubles each time
+
+    @property
+    def posts_dir(self) -> Path:
+        return self.output / "_posts"
+
+    @property
+    def state_path(self) -> Path:
+        return self.state or self.output / ".scraper" / "state.db"
+
+    def with_output(self, output: Path) -> Config:
+        return dataclasses.replace(self, output=output)
+
+
+TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff"}
+FEED_KEYS = {"name", "url", "site", "content"}
+HTTP_KEYS = {
+    "user_agent": str,
+    "timeout": float,
+    "deadline": float,
+    "max_per_host": int,
+    "delay": float,
+    "max_bytes": int,
+    "retries": int,
+    "max_retry_after": float,
+    "backoff": float,
+    "wait_in_run": float,
+}
+
+
+class _Where:
+    """Line numbers of keys, read off the composed YAML nodes."""
+
+    def __init__(self, path: Path, node: yaml.Node | None) -> None:
+        self.path = path
+        self.lines: dict[str, int] = {}
+        if node is not None:
+            self._walk(node, "")
+
+    def _walk(self, node: yaml.Node, prefix: str) -> None:
+        self.lines[prefix] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                name = f"{prefix}.{key.value}" if prefix else str(key.value)
+                self.lines[name] = key.start_mark.line + 1
+                self._walk(value, name)
+                self.lines[name] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._walk(item, f"{prefix}[{i}]")
+
+    def error(self, key: str, message: str) -> ConfigError:
+        probe = key
+        while probe and probe not in self.lines:
+            probe = probe.rsplit(".", 1)[0] if "." in probe else ""
+        line = self.lines.get(probe)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        return ConfigError(f"{where}: {key}: {message}")
+
+
+def _check_url(where: _Where, key: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise where.error(key, f"must be a URL, not {type(value).__name__}")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise where.error(key, f"{value!r} is not an http(s) URL")
+    return value.strip()
+
+
+def _check_str(where: _Where, key: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise where.error(key, f"must be a non-empty string, not {value!r}")
+    if "\n" in value or "\r" in value:
+        raise where.error(key, "must be on one line")
+    return value.strip()
+
+
+def _check_number(where: _Where, key: str, value: object, kind: type) -> float | int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise where.error(key, f"must be a number, not {value!r}")
+    if kind is int and not isinstance(value, int):
+        raise where.error(key, f"must be a whole number, not {value!r}")
+    if value < 0 or (value == 0 and key.rsplit(".", 1)[-1] not in ("delay", "retries", "backoff", "wait_in_run", "article_backoff")):
+        raise where.error(key, f"must be positive, not {value!r}")
+    return kind(value)  # type: ignore[no-any-return]
+
+
+def parse(text: str, path: Path) -> Config:
+    """Validate the text of a config file; ``path`` names it in errors and anchors relative paths."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{line}: not valid YAML: {problem}") from exc
+    where = _Where(path, node)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must be a mapping with keys site, output and feeds")
+    for key in data:
+        if key not in TOP_KEYS:
+            raise where.error(str(key), f"unknown key (expected one of {', '.join(sorted(TOP_KEYS))})")
+    for key in ("site", "output", "feeds"):
+        if key not in data:
+            raise where.error(key, "is missing")
+    site = _check_str(where, "site", data["site"])
+    base = path.parent
+    output = base / _check_str(where, "output", data["output"])
+    state = base / _check_str(where, "state", data["state"]) if "state" in data else None
+
+    feeds_data = data["feeds"]
+    if not isinstance(feeds_data, list) or not feeds_data:
+        raise where.error("feeds", "must be a non-empty list of {name, url}")
+    feeds: list[FeedConfig] = []
+    seen: dict[str, str] = {}
+    for i, item in enumerate(feeds_data):
+        key = f"feeds[{i}]"
+        if not isinstance(item, dict):
+            raise where.error(key, "must be a mapping with name and url")
+        for k in item:
+            if k not in FEED_KEYS:
+                raise where.error(f"{key}.{k}", f"unknown key (expected one of {', '.join(sorted(FEED_KEYS))})")
+        for k in ("name", "url"):
+            if k not in item:
+                raise where.error(f"{key}.{k}", "is missing")
+        url = _check_url(where, f"{key}.url", item["url"])
+        if url in seen:
+            raise where.error(f"{key}.url", f"repeats the url of {seen[url]}")
+        seen[url] = key
+        content = item.get("content", "page")
+        if content not in CONTENT_MODES:
+            raise where.error(f"{key}.content", f"must be one of {', '.join(CONTENT_MODES)}, not {content!r}")
+        feed_site = _check_str(where, f"{key}.site", item["site"]) if "site" in item else None
+        feeds.append(FeedConfig(_check_str(where, f"{key}.name", item["name"]), url, feed_site, content))
+
+    http_data = data.get("http") or {}
+    if not isinstance(http_data, dict):
+        raise where.error("http", "must be a mapping")
+    http_values: dict[str, Any] = {}
+    for k, value in http_data.items():
+        if k not in HTTP_KEYS:
+            raise where.error(f"http.{k}", f"unknown key (expected one of {', '.join(sorted(HTTP_KEYS))})")
+        kind = HTTP_KEYS[k]
+        if kind is str:
+            http_values[k] = _check_str(where, f"http.{k}", value)
+        else:
+            http_values[k] = _check_number(where, f"http.{k}", value, kind)
+    counts: dict[str, Any] = {}
+    for k in ("max_attempts", "report_after"):
+        if k in data:
+            counts[k] = int(_check_number(where, k, data[k], int))
+    if "article_backoff" in data:
+        counts["article_backoff"] = float(_check_number(where, "article_backoff", data["article_backoff"], float))
+    return Config(path=path, site=site, output=output, feeds=tuple(feeds), http=HttpConfig(**http_values), state=state, **counts)
+
+
+def load(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (give one with --config)") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
+    return parse(text, path)

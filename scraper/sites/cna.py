@@ -1,0 +1,309 @@
+"""CNA article pages -> Article (pure). CNA's markup lives here and nowhere else.
+
+Handles the 2023 layout (``../shared/corpus/cna/pages/00*.html``), the 2016/2018
+layout (``2016-truncated.html``: ``h1`` without ``span``, ``itemprop`` dates, the
+「已過查詢時效」 notice) and the 2025-2026 variants (``figure.floatImg`` photos with
+``figcaption``, ``.gmailNews``/``.lineAd``/market widgets, 「相關新聞」 timelines).
+Class names are matched as tokens on any tag, so a ``div`` that becomes a
+``figure`` keeps its photo.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
+
+from lxml.html import HtmlElement
+
+from .. import clean
+from ..errors import ExtractError, LayoutChanged, NotAnArticle
+from ..models import Article, Photo
+from ..page import classes, find_class, meta, parse
+
+TAIPEI = timezone(timedelta(hours=8), "Asia/Taipei")  # no DST since 1979
+HOSTS = frozenset({"www.cna.com.tw", "cna.com.tw", "m.cna.com.tw"})
+ARTICLE_PATH = re.compile(r"^/news/([a-z0-9]+)/(\d{12})(?:-\d+)?\.aspx$", re.I)
+PLACEHOLDER = "pic_fb.jpg"
+TRUNCATION = "已過查詢時效"
+# Children of the article's div.paragraph that are article content, by class token.
+RELATED = ("moreArticle",)
+PHOTO = ("floatImg",)
+# Widgets nested in the body that are never content, even when they hold a link or a photo.
+CLUTTER = frozenset(
+    {
+        "articlekeywordGroup",
+        "bottomBox",
+        "gmailNews",
+        "lineAd",
+        "appDownload",
+        "BtnShareGroup",
+        "MarketPC",
+        "MarketMB",
+        "MarketSquare",
+        "topicTheme",
+        "advertiseBox",
+        "articleADbox",
+        "bottomArticleBanner",
+    }
+)
+
+
+def article_id(url: str) -> str | None:
+    """The 12-digit id of a CNA article URL on a CNA host, or None."""
+    parts = urlsplit(url.strip())
+    if (parts.hostname or "").lower() not in HOSTS:
+        return None
+    m = ARTICLE_PATH.match(parts.path)
+    return m.group(2) if m else None
+
+
+def canonical_url(url: str) -> str | None:
+    """``https://www.cna.com.tw/news/<slug>/<id>.aspx``: lower-case, no query, fragment or ``-1``."""
+    parts = urlsplit(url.strip())
+    if (parts.hostname or "").lower() not in HOSTS:
+        return None
+    m = ARTICLE_PATH.match(parts.path)
+    if not m:
+        return None
+    return f"https://www.cna.com.tw/news/{m.group(1).lower()}/{m.group(2)}.aspx"
+
+
+def page_url(article: str, slug: str = "aall") -> str:
+    """A URL that serves article ``article``: CNA answers any slug with the article."""
+    return f"https://www.cna.com.tw/news/{slug}/{article}.aspx"
+
+
+def parse_time(value: str) -> datetime | None:
+    """CNA times: ISO with offset, or naive ``2016/03/19 08:15`` meaning Asia/Taipei."""
+    value = value.strip()
+    for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"):
+        try:
+            parsed = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=TAIPEI)
+    return None
+
+
+def _json_ld(root: HtmlElement) -> dict[str, object]:
+    for script in root.iter("script"):
+        if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
+            continue
+        try:
+            data = json.loads(script.text)
+        except ValueError:
+            continue
+        for item in data if isinstance(data, list) else [data]:
+            if isinstance(item, dict) and item.get("@type") == "NewsArticle":
+                return item
+    return {}
+
+
+def _first_time(root: HtmlElement, ld: dict[str, object], *keys: str) -> datetime | None:
+    for key in keys:
+        for value in meta(root, key):
+            parsed = parse_time(value)
+            if parsed:
+                return parsed
+        ld_value = ld.get(key.split(":")[-1].replace("published_time", "datePublished").replace("modified_time", "dateModified"))
+        if isinstance(ld_value, str) and (parsed := parse_time(ld_value)):
+            return parsed
+    return None
+
+
+def _text(el: HtmlElement) -> str:
+    return el.text_content().strip()
+
+
+def _not_article_reason(root: HtmlElement) -> str | None:
+    title = root.find(".//title")
+    title_text = _text(title) if title is not None else ""
+    if "404" in title_text or "找不到" in title_text:
+        return "CNA's page-not-found page"
+    if "看完整報導" in root.text_content() and find_class(root, "centralContent") is None:
+        return "a newsletter hub (「看完整報導」 links), not an article"
+    return None
+
+
+def _photo(container: HtmlElement, base: str) -> tuple[Photo, str] | None:
+    """A photo block (``floatImg`` on any tag) -> the photo and its clean HTML."""
+    img = next(container.iter("img"), None)
+    if img is None:
+        return None
+    src = clean.image_url(img, base)
+    if src is None or src.rsplit("/", 1)[-1].split("?")[0] == PLACEHOLDER:
+        return None
+    cap_el = find_class(container, "picinfo")
+    if cap_el is None:
+        cap_el = next(container.iter("figcaption"), None)
+    caption = " ".join(_text(cap_el).split()) if cap_el is not None else ""
+    alt = " ".join((img.get("alt") or caption).split())
+    html = f'<figure><img src="{clean.attr(src)}" alt="{clean.attr(alt)}">'
+    if caption:
+        html += f"<figcaption>{clean.text(caption)}</figcaption>"
+    return Photo(src=src, caption=caption), html + "</figure>"
+
+
+def _related(block: HtmlElement, base: str) -> str:
+    """A 「延伸閱讀」 or per-tag list -> heading and list of links; a timeline is clutter."""
+    links = []
+    for a in block.iter("a"):
+        href = clean.absolute(a.get("href") or "", base)
+        label = " ".join(_text(a).split())
+        if href and label and article_id(href):
+            links.append(f'<li><a href="{clean.attr(canonical_url(href) or href)}">{clean.text(label)}</a></li>')
+    if not links:
+        return ""
+    title_el = find_class(block, "moreArticle-title")
+    title = " ".join(_text(title_el).split()) if title_el is not None else ""
+    heading = f"<h4>{clean.text(title)}</h4>" if title else ""
+    return f"<div>{heading}<ul>{''.join(links)}</ul></div>"
+
+
+def _body(paragraph: HtmlElement, base: str) -> tuple[list[str], list[str], int, bool]:
+    """The article's div.paragraph -> HTML pieces, paragraph texts, inline photos, truncated."""
+    pieces: list[str] = []
+    texts: list[str] = []
+    photos = 0
+    truncated = False
+    if paragraph.text and paragraph.text.strip():
+        pieces.append(f"<p>{clean.text(paragraph.text.strip())}</p>")
+        texts.append(paragraph.text.strip())
+    for child in paragraph:
+        if not isinstance(child.tag, str):
+            pass
+        elif TRUNCATION in child.text_content() and child.tag != "p":
+            truncated = True  # CNA's paywall notice replaces the rest of the body
+        elif child.tag in ("p", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "table"):
+            html, images = clean.clean_elements([child], base)
+            if html not in ("", f"<{child.tag}></{child.tag}>"):
+                pieces.append(html)
+                photos += images
+                if child.tag == "p":
+                    texts.append(" ".join(_text(child).split()))
+        elif CLUTTER.intersection(classes(child)):
+            pass
+        elif "moreArticle" in classes(child):
+            if find_class(child, "topicTheme") is None:
+                pieces.append(_related(child, base))
+        else:
+            # A media box holds photos and in-body 「延伸閱讀」 links (a.insert).
+            for el in child.iter():
+                if isinstance(el.tag, str) and set(PHOTO).intersection(classes(el)):
+                    found = _photo(el, base)
+                    if found:
+                        pieces.append(found[1])
+                        photos += 1
+            if find_class(child, "insertGroup") is not None:
+                pieces.append(_related(child, base))
+        if child.tail and child.tail.strip():
+            pieces.append(f"<p>{clean.text(child.tail.strip())}</p>")
+            texts.append(child.tail.strip())
+    return [p for p in pieces if p], texts, photos, truncated
+
+
+def extract(data: bytes, url: str, charset: str | None = None) -> Article:
+    """Page bytes fetched from ``url`` -> the article they hold.
+
+    Raises NotAnArticle for pages that are no article (404 page, newsletter hub,
+    no title or body) and LayoutChanged when an article page lacks CNA's skeleton.
+    """
+    root = parse(data, url, charset)
+    reason = _not_article_reason(root)
+    if reason:
+        raise NotAnArticle(url, reason)
+    central = find_class(root, "centralContent")
+    looks_like_article = bool(meta(root, "og:type") == ["article"] or meta(root, "article:published_time"))
+    if central is None:
+        if looks_like_article:
+            raise LayoutChanged(url, "CNA's layout seems to have changed: no div.centralContent on an article page")
+        raise NotAnArticle(url, "not an article page (no div.centralContent)")
+    h1 = central.find(".//h1")
+    title = " ".join(_text(h1).split("\n")).strip() if h1 is not None else ""
+    if not title:
+        raise LayoutChanged(url, "CNA's layout seems to have changed: no h1 title in div.centralContent")
+    paragraph = find_class(central, "paragraph")
+    if paragraph is None:
+        raise LayoutChanged(url, "CNA's layout seems to have changed: no div.paragraph body")
+
+    canon = None
+    for candidate in [link.get("href") or "" for link in root.iter("link") if link.get("rel") == "canonical"] + meta(root, "og:url"):
+        canon = canonical_url(candidate)
+        if canon:
+            break
+    article_el = central.getparent()
+    while article_el is not None and article_el.tag != "article":
+        article_el = article_el.getparent()
+    if canon is None and article_el is not None:
+        canon = canonical_url(article_el.get("data-canonical-url") or "")
+    if canon is None:
+        canon = canonical_url(url)
+    if canon is None:
+        raise NotAnArticle(url, "no CNA article URL (canonical link, og:url or the URL itself)")
+    aid = article_id(canon)
+    assert aid is not None
+
+    ld = _json_ld(root)
+    published = _first_time(root, ld, "article:published_time", "datePublished")
+    if published is None:
+        spans = find_class(central, "updatetime")
+        published = parse_time(_text(spans.find("span"))) if spans is not None and spans.find("span") is not None else None
+    if published is None:
+        raise LayoutChanged(url, "CNA's layout seems to have changed: no publication time")
+    updated = _first_time(root, ld, "article:modified_time", "dateModified")
+
+    category = ""
+    if article_el is not None:
+        category = (article_el.get("data-origin-type-name") or "").strip()
+    if not category:
+        crumb = find_class(central, "breadcrumb")
+        links = crumb.findall(".//a") if crumb is not None else []
+        category = _text(links[-1]) if links else str(ld.get("articleSection") or "")
+
+    tags = meta(root, "article:tag")
+    if not tags and isinstance(ld.get("keywords"), list):
+        tags = [str(k) for k in ld["keywords"]]  # type: ignore[union-attr]
+    tags = list(dict.fromkeys(t for t in tags if t != "NewsArticle"))
+
+    lead = None
+    lead_html = ""
+    full = find_class(central, "fullPic")
+    if full is not None:
+        found = _photo(full, canon)
+        if found:
+            lead, lead_html = found
+
+    pieces, texts, photos, truncated = _body(paragraph, canon)
+    truncated = truncated or TRUNCATION in paragraph.text_content()
+    if not texts:
+        raise NotAnArticle(url, "the page has a title but no article text")
+    # The real posts frame the body as <div>LEAD PHOTO</div><div></div><div>…</div>.
+    lead_part = f"<div>{lead_html}</div>" if lead_html else ""
+    body = f"{lead_part}<div></div><div>{''.join(pieces)}</div>"
+    return Article(
+        article_id=aid,
+        url=canon,
+        title=title,
+        published=published,
+        updated=updated,
+        category=category,
+        tags=tuple(tags),
+        lead_photo=lead,
+        body_html=body,
+        truncated=truncated,
+        paragraphs=tuple(texts),
+        inline_photos=photos,
+    )
+
+
+def parse_id_date(aid: str) -> datetime | None:
+    """The day an id was issued (``YYYYMMDD`` + serial), for planning a backfill."""
+    try:
+        return datetime.strptime(aid[:8], "%Y%m%d").replace(tzinfo=TAIPEI)
+    except ValueError:
+        return None
+
+
+__all__ = ["extract", "article_id", "canonical_url", "page_url", "parse_time", "TAIPEI", "ExtractError"]
