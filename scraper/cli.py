@@ -167,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         return code
     except ConfigError as exc:
-        print(f"scraper: config error: {exc}", file=sys.stderr)
+        print(f"scraper: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except AlreadyRunning as exc:
         print(f"scraper: {exc}", file=sys.stderr)

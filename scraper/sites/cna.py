@@ -27,6 +27,7 @@ HOSTS = frozenset({"www.cna.com.tw", "cna.com.tw", "m.cna.com.tw"})
 ARTICLE_PATH = re.compile(r"^/news/([a-z0-9]+)/(\d{12})(?:-\d+)?\.aspx$", re.I)
 PLACEHOLDER = "pic_fb.jpg"
 TRUNCATION = "已過查詢時效"
+COPYRIGHT = "本網站之文字、圖片及影音"
 # Children of the article's div.paragraph that are article content, by class token.
 RELATED = ("moreArticle",)
 PHOTO = ("floatImg",)
@@ -204,6 +205,22 @@ def _body(paragraph: HtmlElement, base: str) -> tuple[list[str], list[str], int,
     return [p for p in pieces if p], texts, photos, truncated
 
 
+def _article_paragraph(central: HtmlElement) -> HtmlElement | None:
+    """The first div.paragraph of the article column: the body, with widgets nested in it.
+
+    Later div.paragraph siblings are share boxes, ads and the site's copyright line;
+    when the first one is the copyright line, the body's box has gone (a new layout).
+    """
+    for el in central.iter():
+        # The body's box is a plain div.paragraph; the related lists, share and ad
+        # boxes nested in or beside it carry a second class.
+        if isinstance(el.tag, str) and classes(el) == ["paragraph"]:
+            if COPYRIGHT in el.text_content() and len(el.findall(".//p")) <= 1:
+                return None
+            return el
+    return None
+
+
 def extract(data: bytes, url: str, charset: str | None = None) -> Article:
     """Page bytes fetched from ``url`` -> the article they hold.
 
@@ -224,10 +241,6 @@ def extract(data: bytes, url: str, charset: str | None = None) -> Article:
     title = " ".join(_text(h1).split("\n")).strip() if h1 is not None else ""
     if not title:
         raise LayoutChanged(url, "CNA's layout seems to have changed: no h1 title in div.centralContent")
-    paragraph = find_class(central, "paragraph")
-    if paragraph is None:
-        raise LayoutChanged(url, "CNA's layout seems to have changed: no div.paragraph body")
-
     canon = None
     for candidate in [link.get("href") or "" for link in root.iter("link") if link.get("rel") == "canonical"] + meta(root, "og:url"):
         canon = canonical_url(candidate)
@@ -244,6 +257,13 @@ def extract(data: bytes, url: str, charset: str | None = None) -> Article:
         raise NotAnArticle(url, "no CNA article URL (canonical link, og:url or the URL itself)")
     aid = article_id(canon)
     assert aid is not None
+
+    paragraph = _article_paragraph(central)
+    if paragraph is None:
+        raise LayoutChanged(url, "CNA's layout seems to have changed: no div.paragraph body")
+    pieces, texts, photos, truncated = _body(paragraph, canon)
+    if not texts:
+        raise NotAnArticle(url, "the page has a title but no article text")
 
     ld = _json_ld(root)
     published = _first_time(root, ld, "article:published_time", "datePublished")
@@ -275,10 +295,7 @@ def extract(data: bytes, url: str, charset: str | None = None) -> Article:
         if found:
             lead, lead_html = found
 
-    pieces, texts, photos, truncated = _body(paragraph, canon)
     truncated = truncated or TRUNCATION in paragraph.text_content()
-    if not texts:
-        raise NotAnArticle(url, "the page has a title but no article text")
     # The real posts frame the body as <div>LEAD PHOTO</div><div></div><div>…</div>.
     lead_part = f"<div>{lead_html}</div>" if lead_html else ""
     body = f"{lead_part}<div></div><div>{''.join(pieces)}</div>"

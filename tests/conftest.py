@@ -1,0 +1,56 @@
+"""Shared fixtures: the real corpus beside the checkout, a local HTTP server, jekyll."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.server import Server
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("SCRAPER_CORPUS", ROOT.parent / "shared" / "corpus"))
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _need(path: Path, what: str) -> None:
+    if path.exists():
+        return
+    message = f"{what} not found at {path} (the real CNA corpus lives in ../shared/corpus beside the checkout)"
+    if IN_CI:
+        pytest.fail(message + "; CI=true, so this is a failure, not a skip")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    _need(CORPUS / "cna" / "expected.json", "the corpus")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def expected(corpus: Path) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = json.loads((corpus / "cna" / "expected.json").read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture(scope="session")
+def jekyll() -> str:
+    exe = shutil.which("jekyll")
+    if exe is None:
+        message = "jekyll is not installed (make test installs Debian's package when run as root)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return exe
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    with Server() as srv:
+        yield srv
