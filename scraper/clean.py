@@ -182,8 +182,10 @@ class _Writer:
 
 def _tidy(html: str) -> str:
     # Space just inside a block carries no meaning and would show in the one-line body.
-    html = re.sub(r"(<(?:%s)>) +" % "|".join(BLOCKS), r"\1", html)
-    return re.sub(r" +(</(?:%s)>)" % "|".join(BLOCKS), r"\1", html)
+    html = re.sub(r"(<(?:{})>) +".format("|".join(BLOCKS)), r"\1", html)
+    html = re.sub(r" +(</(?:{})>)".format("|".join(BLOCKS)), r"\1", html)
+    # Again on the whole: a dropped element can bring two harmless "{" together.
+    return _LIQUID.sub("&#123;", html)
 
 
 def clean_elements(elements: Iterable[HtmlElement], base: str) -> tuple[str, int]:

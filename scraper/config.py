@@ -42,6 +42,16 @@ class FeedConfig:
     content: str = "page"
 
 
+SITEMAPS = ("https://www.cna.com.tw/sitemap_fromRemote_cfp.xml", "https://www.cna.com.tw/GoogleNewsSitemap_fromRemote_cfp.xml")
+
+
+@dataclass(frozen=True)
+class BackfillConfig:
+    base: str = "https://www.cna.com.tw"  # where article ids are walked
+    sitemaps: tuple[str, ...] = SITEMAPS
+    max_misses: int = 40  # consecutive missing ids that end a day
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -53,6 +63,7 @@ class Config:
     max_attempts: int = 5  # fetch tries across runs before an article is reported
     report_after: int = 3  # failed runs of a feed before it is reported
     article_backoff: float = 600.0  # seconds before a failed article is tried again; doubles each time
+    backfill: BackfillConfig = field(default_factory=BackfillConfig)
 
     @property
     def posts_dir(self) -> Path:
@@ -66,7 +77,7 @@ class Config:
         return dataclasses.replace(self, output=output)
 
 
-TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff"}
+TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "backfill"}
 FEED_KEYS = {"name", "url", "site", "content"}
 HTTP_KEYS = {
     "user_agent": str,
@@ -204,9 +215,31 @@ def parse(text: str, path: Path) -> Config:
     for k in ("max_attempts", "report_after"):
         if k in data:
             counts[k] = int(_check_number(where, k, data[k], int))
+    counts["backfill"] = _backfill(where, data.get("backfill"))
     if "article_backoff" in data:
         counts["article_backoff"] = float(_check_number(where, "article_backoff", data["article_backoff"], float))
     return Config(path=path, site=site, output=output, feeds=tuple(feeds), http=HttpConfig(**http_values), state=state, **counts)
+
+
+def _backfill(where: _Where, data: object) -> BackfillConfig:
+    if data is None:
+        return BackfillConfig()
+    if not isinstance(data, dict):
+        raise where.error("backfill", "must be a mapping with base, sitemaps, max_misses")
+    values: dict[str, Any] = {}
+    for k, value in data.items():
+        key = f"backfill.{k}"
+        if k == "base":
+            values[k] = _check_url(where, key, value).rstrip("/")
+        elif k == "sitemaps":
+            if not isinstance(value, list):
+                raise where.error(key, "must be a list of URLs")
+            values[k] = tuple(_check_url(where, f"{key}[{i}]", v) for i, v in enumerate(value))
+        elif k == "max_misses":
+            values[k] = int(_check_number(where, key, value, int))
+        else:
+            raise where.error(key, "unknown key (expected one of base, max_misses, sitemaps)")
+    return BackfillConfig(**values)
 
 
 def load(path: Path) -> Config:

@@ -34,6 +34,10 @@ class RetryLater(FetchError):
         self.retry_after = retry_after
 
 
+class OffSite(FetchError):
+    """A redirect to a host we do not fetch articles from (another CNA site, YouTube)."""
+
+
 class FeedError(ScraperError):
     """A feed's bytes hold no usable items."""
 

@@ -21,13 +21,14 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
+from urllib.robotparser import RobotFileParser
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from .config import HttpConfig
-from .errors import FetchError, RetryLater
+from .errors import FetchError, OffSite, RetryLater
 from .urls import host_of
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,10 @@ class Http:
         self.config = config
         self.limiter = HostLimiter(config.max_per_host, config.delay)
         self.requests = 0  # sent, for reports and tests
+        # exponential backoff with jitter between tries of one request
+        self._backoff = wait_exponential(multiplier=config.backoff, max=config.backoff * 30) + wait_random(0, config.backoff)
         self._count_lock = threading.Lock()
+        self._robots: dict[str, RobotFileParser] = {}
         self.client = httpx.Client(
             headers={"User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(config.timeout),
@@ -114,6 +118,30 @@ class Http:
             transport=transport,
             limits=httpx.Limits(max_connections=max(10, config.max_per_host * 4)),
         )
+
+    def allowed_by_robots(self, url: str) -> bool:
+        """Whether the site's robots.txt lets our User-Agent fetch ``url``; read once per host per run.
+
+        A robots.txt that cannot be fetched (404, network) allows everything, as crawlers
+        conventionally do; a 401/403 disallows everything.
+        """
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        with self._count_lock:
+            parser = self._robots.get(origin)
+        if parser is None:
+            parser = RobotFileParser()
+            try:
+                response = self.get(origin + "/robots.txt", accept="text/plain")
+                parser.parse(response.content.decode("utf-8", errors="replace").splitlines())
+            except FetchError as exc:
+                if exc.reason in ("HTTP 401", "HTTP 403"):
+                    parser.disallow_all = True
+                else:
+                    parser.allow_all = True
+            with self._count_lock:
+                self._robots[origin] = parser
+        return parser.can_fetch(self.config.user_agent, url)
 
     def close(self) -> None:
         self.client.close()
@@ -139,7 +167,7 @@ class Http:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, RetryLater):
                 return exc.retry_after
-            return float(wait_exponential_jitter(initial=self.config.backoff, max=self.config.backoff * 30)(state))
+            return float(self._backoff(state))
 
         def retryable(exc: BaseException) -> bool:
             if isinstance(exc, RetryLater):
@@ -155,9 +183,7 @@ class Http:
         result: Response = retrying(self._get_once, url, etag, last_modified, allowed_hosts, accept)
         return result
 
-    def _get_once(
-        self, url: str, etag: str | None, last_modified: str | None, allowed_hosts: Collection[str] | None, accept: str
-    ) -> Response:
+    def _get_once(self, url: str, etag: str | None, last_modified: str | None, allowed_hosts: Collection[str] | None, accept: str) -> Response:
         seen = [url]
         permanent = True
         current = url
@@ -188,9 +214,9 @@ class Http:
             if not target.startswith(("http://", "https://")):
                 raise FetchError(current, f"redirect to a non-web URL {target!r}")
             if allowed_hosts is not None and host_of(target) not in allowed_hosts:
-                raise FetchError(url, f"redirect to another site ({host_of(target)}) refused")
+                raise OffSite(url, f"redirect to another site ({host_of(target)}) refused")
             if target in seen:
-                raise FetchError(url, f"redirect loop ({' -> '.join(seen + [target])})")
+                raise FetchError(url, f"redirect loop ({' -> '.join([*seen, target])})")
             permanent = permanent and response.status in PERMANENT_REDIRECTS
             seen.append(target)
             current = target

@@ -44,8 +44,8 @@ def decode(data: bytes, declared: str | None, url: str) -> str:
     meta = EncodingDetector.find_declared_encoding(data[:4096], is_html=True, search_entire_document=False)
     candidates = ["utf-8", _codec(meta), _codec(declared), "cp950", "gb18030"]
     seen: set[str] = set()
-    for name in candidates:
-        if not name or name in seen:
+    for name in filter(None, candidates):
+        if name in seen:
             continue
         seen.add(name)
         if name in ("iso8859-1", "cp1252", "latin-1") and name != _codec(meta):

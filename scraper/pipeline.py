@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import signal
-import time
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 
 from . import feeds, posts
 from .config import Config, FeedConfig
-from .errors import ExtractError, FeedError, FetchError, NotAnArticle, RetryLater, ScraperError, StoreError
+from .errors import ExtractError, FeedError, FetchError, NotAnArticle, OffSite, RetryLater, StoreError
 from .http import Http
-from .models import Article, Post, RunReport
+from .models import Article, FeedEntry, Post, RunReport
 from .sites import cna
 from .store import Store
 from .urls import host_of
@@ -41,6 +41,7 @@ class Job:
     url: str
     published: datetime | None
     allowed_hosts: frozenset[str]
+    walk: bool = False  # a guessed id of a backfill walk: a 404 is a miss, not a failure
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,12 @@ class Fetched:
 
 
 def fetch_article(http: Http, job: Job) -> Article:
-    response = http.get(job.url, allowed_hosts=job.allowed_hosts, accept="text/html,application/xhtml+xml")
+    if not http.allowed_by_robots(job.url):
+        raise NotAnArticle(job.url, "robots.txt disallows it for our User-Agent")
+    try:
+        response = http.get(job.url, allowed_hosts=job.allowed_hosts, accept="text/html,application/xhtml+xml")
+    except OffSite as exc:
+        raise NotAnArticle(job.url, exc.reason) from exc
     if host_of(response.url) not in job.allowed_hosts:
         raise NotAnArticle(job.url, f"redirected to {response.url}, which is no CNA article page")
     article = cna.extract(response.content, response.url, response.charset)
@@ -139,15 +145,21 @@ class Runner:
             # The host asked for a pause: not the article's fault, no attempt counted.
             log.info("deferred id=%s reason=%s", job.article_id, exc.reason)
             return "deferred"
-        except NotAnArticle as exc:
+        except (NotAnArticle, FetchError) as exc:
+            if job.walk and _is_miss(exc):
+                return "miss"  # nothing recorded: the walk's finished day remembers it
+            if not isinstance(exc, NotAnArticle):
+                return self._failed(job, str(exc))
+            self.store.remember(job.article_id, job.url, job.published, "walk" if job.walk else "feed", now)
             self.store.record_skip(job.article_id, exc.reason, now)
             self.report.skipped += 1
             log.info("skipped id=%s url=%s reason=%s", job.article_id, job.url, exc.reason)
             return "skipped"
-        except (FetchError, ExtractError) as exc:
+        except ExtractError as exc:
             return self._failed(job, str(exc))
         article = fetched.article
         if article.truncated and not self.include_truncated:
+            self.store.remember(job.article_id, job.url, job.published, "walk" if job.walk else "feed", now)
             self.store.record_skip(job.article_id, "truncated by CNA (已過查詢時效)", now)
             self.report.skipped += 1
             log.info("skipped id=%s reason=truncated", job.article_id)
@@ -174,6 +186,7 @@ class Runner:
 
     def _failed(self, job: Job, reason: str) -> str:
         backoff = float(self.config.article_backoff)
+        self.store.remember(job.article_id, job.url, job.published, "walk" if job.walk else "feed", self.now())
         gave_up = self.store.record_failure(job.article_id, reason, self.now(), self.config.max_attempts, backoff)
         self.report.failed += 1
         if gave_up:
@@ -182,6 +195,13 @@ class Runner:
             return "gave-up"
         log.info("failed id=%s (will retry) reason=%s", job.article_id, reason)
         return "failed"
+
+
+def _is_miss(exc: Exception) -> bool:
+    """A walked id that holds nothing: HTTP 404, or CNA's not-found page / a hub served as 200."""
+    if isinstance(exc, NotAnArticle):
+        return not exc.reason.startswith(("robots.txt", "redirect"))
+    return isinstance(exc, FetchError) and exc.reason in ("HTTP 404", "HTTP 410")
 
 
 def open_store(config: Config, now: float) -> Store:
@@ -196,7 +216,7 @@ def open_store(config: Config, now: float) -> Store:
 class Polled:
     """A feed's fresh entries and what to remember about the response."""
 
-    entries: tuple[feeds.FeedEntry, ...]
+    entries: tuple[FeedEntry, ...]
     final_url: str
     etag: str | None
     last_modified: str | None

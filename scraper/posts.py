@@ -65,7 +65,8 @@ def render(*, title: str, url: str, date: datetime, site: str, body: str, author
     if date.tzinfo is None:
         raise ValueError("date must be tz-aware")
     ms_date = date.astimezone(UTC).replace(microsecond=date.microsecond // 1000 * 1000)
-    one_line = " ".join(body.splitlines())
+    # Liquid must see no tag in the body, whatever the extractor assembled.
+    one_line = _LIQUID.sub("&#123;", " ".join(body.splitlines()))
     return (
         "---\n"
         "layout: post\n"

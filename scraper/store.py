@@ -201,7 +201,7 @@ class Store:
             row = self.db.execute("SELECT attempts, status FROM articles WHERE id = ?", (article_id,)).fetchone()
             if row is None or row[1] == "written":
                 return False
-            attempts = row[0] + 1
+            attempts = int(row[0]) + 1
             final = attempts >= max_attempts
             self.db.execute(
                 "UPDATE articles SET attempts = ?, reason = ?, status = ?, next_attempt = ?, changed = ? WHERE id = ?",
@@ -309,9 +309,7 @@ class Store:
     # ---------------------------------------------------------------- feeds and hosts
 
     def feed(self, url: str) -> FeedState:
-        row = self.db.execute(
-            "SELECT url, etag, last_modified, failures, next_attempt, redirect, redirect_seen, gone FROM feeds WHERE url = ?", (url,)
-        ).fetchone()
+        row = self.db.execute("SELECT url, etag, last_modified, failures, next_attempt, redirect, redirect_seen, gone FROM feeds WHERE url = ?", (url,)).fetchone()
         if row is None:
             return FeedState(url, None, None, 0, 0.0, None, 0, False)
         return FeedState(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]))
@@ -354,12 +352,10 @@ class Store:
 
     def day_finished(self, day: str) -> bool:
         row = self.db.execute("SELECT finished FROM days WHERE day = ?", (day,)).fetchone()
-        return bool(row and row[0])
+        return row is not None and row[0] is not None
 
     def finish_day(self, day: str, now: float) -> None:
-        self.db.execute(
-            "INSERT INTO days (day, finished) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET finished = excluded.finished", (day, now)
-        )
+        self.db.execute("INSERT INTO days (day, finished) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET finished = excluded.finished", (day, now))
 
 
 def now() -> float:

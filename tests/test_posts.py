@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-
-import re
 
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from lxml import html as lhtml
 
 from scraper import clean, posts
@@ -37,7 +35,13 @@ def test_writer_reproduces_every_real_posts_framing_and_name(corpus: Path) -> No
 
 
 def test_sample_post_date_and_comment_agree() -> None:
-    text = posts.render(title="t", url="https://www.cna.com.tw/news/aopl/202210070352.aspx", date=datetime(2022, 10, 7, 21, 34, 4, tzinfo=timezone(timedelta(hours=8))), site="S", body="")
+    text = posts.render(
+        title="t",
+        url="https://www.cna.com.tw/news/aopl/202210070352.aspx",
+        date=datetime(2022, 10, 7, 21, 34, 4, tzinfo=timezone(timedelta(hours=8))),
+        site="S",
+        body="",
+    )
     assert "date: 2022-10-07T13:34:04.000Z\n" in text
     assert "<!--1665149644000-->\n" in text
 
@@ -47,7 +51,38 @@ def test_naive_date_is_refused() -> None:
         posts.render(title="t", url="u", date=datetime(2022, 1, 1), site="S", body="")
 
 
-TRICKY = st.sampled_from(['"', "\\", ":", "#", "---", "\n", "{{", "{%", " ", "[", "]", "*", "_", "<", ">", "&", "/", "\t", "\x00", "\u3000", "😀", "\u2028", "\ufeff", "`", "|", "(", ")", "."])
+TRICKY = st.sampled_from(
+    [
+        '"',
+        "\\",
+        ":",
+        "#",
+        "---",
+        "\n",
+        "{{",
+        "{%",
+        " ",
+        "[",
+        "]",
+        "*",
+        "_",
+        "<",
+        ">",
+        "&",
+        "/",
+        "\t",
+        "\x00",
+        "\u3000",
+        "😀",
+        "\u2028",
+        "\ufeff",
+        "`",
+        "|",
+        "(",
+        ")",
+        ".",
+    ]
+)
 TITLES = st.lists(st.one_of(TRICKY, st.text(min_size=0, max_size=8)), min_size=1, max_size=60).map("".join)
 DATES = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC))
 

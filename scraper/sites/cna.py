@@ -21,6 +21,7 @@ from .. import clean
 from ..errors import ExtractError, LayoutChanged, NotAnArticle
 from ..models import Article, Photo
 from ..page import classes, find_class, meta, parse
+from ..urls import absolute
 
 TAIPEI = timezone(timedelta(hours=8), "Asia/Taipei")  # no DST since 1979
 HOSTS = frozenset({"www.cna.com.tw", "cna.com.tw", "m.cna.com.tw"})
@@ -57,7 +58,7 @@ def article_id(url: str) -> str | None:
     if (parts.hostname or "").lower() not in HOSTS:
         return None
     m = ARTICLE_PATH.match(parts.path)
-    return m.group(2) if m else None
+    return str(m.group(2)) if m else None
 
 
 def canonical_url(url: str) -> str | None:
@@ -115,7 +116,7 @@ def _first_time(root: HtmlElement, ld: dict[str, object], *keys: str) -> datetim
 
 
 def _text(el: HtmlElement) -> str:
-    return el.text_content().strip()
+    return str(el.text_content()).strip()
 
 
 def _not_article_reason(root: HtmlElement) -> str | None:
@@ -151,7 +152,7 @@ def _related(block: HtmlElement, base: str) -> str:
     """A 「延伸閱讀」 or per-tag list -> heading and list of links; a timeline is clutter."""
     links = []
     for a in block.iter("a"):
-        href = clean.absolute(a.get("href") or "", base)
+        href = absolute(a.get("href") or "", base)
         label = " ".join(_text(a).split())
         if href and label and article_id(href):
             links.append(f'<li><a href="{clean.attr(canonical_url(href) or href)}">{clean.text(label)}</a></li>')
@@ -283,8 +284,9 @@ def extract(data: bytes, url: str, charset: str | None = None) -> Article:
         category = _text(links[-1]) if links else str(ld.get("articleSection") or "")
 
     tags = meta(root, "article:tag")
-    if not tags and isinstance(ld.get("keywords"), list):
-        tags = [str(k) for k in ld["keywords"]]  # type: ignore[union-attr]
+    keywords = ld.get("keywords")
+    if not tags and isinstance(keywords, list):
+        tags = [str(k) for k in keywords]
     tags = list(dict.fromkeys(t for t in tags if t != "NewsArticle"))
 
     lead = None
@@ -323,4 +325,4 @@ def parse_id_date(aid: str) -> datetime | None:
         return None
 
 
-__all__ = ["extract", "article_id", "canonical_url", "page_url", "parse_time", "TAIPEI", "ExtractError"]
+__all__ = ["TAIPEI", "ExtractError", "article_id", "canonical_url", "extract", "page_url", "parse_time"]
