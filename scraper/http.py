@@ -135,10 +135,8 @@ class Http:
                 response = self.get(origin + "/robots.txt", accept="text/plain")
                 parser.parse(response.content.decode("utf-8", errors="replace").splitlines())
             except FetchError as exc:
-                if exc.reason in ("HTTP 401", "HTTP 403"):
-                    parser.disallow_all = True
-                else:
-                    parser.allow_all = True
+                parser.parse(["User-agent: *", "Disallow: /"] if exc.reason in ("HTTP 401", "HTTP 403") else [])
+            parser.modified()  # can_fetch() answers False until the file counts as read
             with self._count_lock:
                 self._robots[origin] = parser
         return parser.can_fetch(self.config.user_agent, url)

@@ -61,6 +61,12 @@ def article_id(url: str) -> str | None:
     return str(m.group(2)) if m else None
 
 
+def id_in_path(url: str) -> str | None:
+    """The id in a ``/news/<slug>/<id>.aspx`` path on any host (a mirror, a test server)."""
+    m = ARTICLE_PATH.match(urlsplit(url.strip()).path)
+    return str(m.group(2)) if m else None
+
+
 def canonical_url(url: str) -> str | None:
     """``https://www.cna.com.tw/news/<slug>/<id>.aspx``: lower-case, no query, fragment or ``-1``."""
     parts = urlsplit(url.strip())

@@ -1,0 +1,295 @@
+"""``scraper backfill``: find historical article URLs and feed them to the one pipeline.
+
+Sources, best first: CNA's news sitemaps (the last days only), a walk of article ids
+day by day (``YYYYMMDD`` + a 4-digit serial from 0001, and 5001 up for specials; any
+slug serves any id, the page's canonical link gives the real one; a run of
+``max_misses`` consecutive misses ends a range), and a list of URLs. Planning is pure;
+fetching and writing go through pipeline.Runner, exactly as for ``poll``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from lxml import etree
+
+from .config import Config
+from .errors import ConfigError, FetchError
+from .http import Http
+from .models import RunReport
+from .pipeline import Job, Runner, allowed_hosts, open_store
+from .sites import cna
+from .store import Store
+from .urls import host_of
+
+log = logging.getLogger(__name__)
+SERIAL_RANGES = ((1, 5000), (5001, 9999))
+
+
+def parse_day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{option} {value!r}: expected a date as YYYY-MM-DD") from None
+
+
+def days(since: date, until: date) -> list[date]:
+    return [since + timedelta(days=i) for i in range((until - since).days + 1)]
+
+
+def in_range(article_id: str, since: date | None, until: date | None) -> bool:
+    day = cna.parse_id_date(article_id)
+    if day is None:
+        return False
+    d = day.date()
+    return (since is None or d >= since) and (until is None or d <= until)
+
+
+def wanted(url: str, categories: tuple[str, ...]) -> bool:
+    if not categories:
+        return True
+    slug = url.split("/news/", 1)[-1].split("/", 1)[0].lower()
+    return slug in categories
+
+
+def sitemap_urls(data: bytes) -> list[str]:
+    """Every ``<loc>`` of a sitemap (namespaces ignored)."""
+    try:
+        root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False, no_network=True, recover=True))
+    except etree.XMLSyntaxError:
+        return []
+    if root is None:
+        return []
+    return [el.text.strip() for el in root.iter() if isinstance(el.tag, str) and el.tag.rsplit("}", 1)[-1] == "loc" and el.text]
+
+
+def read_urls(source: str) -> list[str]:
+    """Article URLs from a file (``-``: standard input), one a line; ``#`` starts a comment."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the URL list: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 text") from exc
+    urls = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if cna.id_in_path(line) is None or not line.startswith(("http://", "https://")):
+            raise ConfigError(f"{source}:{number}: {line!r} is not a CNA article URL (…/news/<section>/<12-digit id>.aspx)")
+        urls.append(line)
+    return urls
+
+
+@dataclass
+class Progress:
+    """What a backfill has done so far, for the progress display."""
+
+    total_units: int
+    unit: str  # "days" or "urls"
+    done_units: int = 0
+    fetched: int = 0
+    started: float = 0.0
+
+    def eta(self, now: float) -> float | None:
+        if not self.done_units:
+            return None
+        rate = (now - self.started) / self.done_units
+        return rate * (self.total_units - self.done_units)
+
+
+class Backfill:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        http: Http,
+        report: RunReport,
+        *,
+        categories: tuple[str, ...],
+        include_truncated: bool,
+        dry_run: bool,
+        max_misses: int,
+        out: Callable[[str], None],
+        progress: Callable[[Progress, RunReport], None],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.http = http
+        self.report = report
+        self.categories = categories
+        self.dry_run = dry_run
+        self.max_misses = max_misses
+        self.out = out
+        self.show = progress
+        self.runner = Runner(config, store, http, report, include_truncated=include_truncated, now=time.time)
+        self.progress = Progress(0, "urls", started=time.time())
+
+    def job(self, url: str, *, walk: bool = False) -> Job:
+        aid = cna.id_in_path(url) or url
+        return Job(aid, url, None, allowed_hosts(url, self.config) | {host_of(self.config.backfill.base)}, walk=walk)
+
+    def _tick(self, job: Job, outcome: str) -> None:
+        self.progress.fetched += 1
+        self.show(self.progress, self.report)
+
+    def run_urls(self, urls: list[str]) -> None:
+        """Given URLs (list or sitemaps): every one not written yet."""
+        known = self.store.known([cna.id_in_path(u) or u for u in urls])
+        todo = [u for u in dict.fromkeys(urls) if known.get(cna.id_in_path(u) or u) not in ("written", "skipped") and wanted(u, self.categories)]
+        self.progress = Progress(len(todo), "urls", started=time.time())
+        if self.dry_run:
+            for url in todo:
+                self.out(f"would fetch {url}")
+            return
+
+        def tick(job: Job, outcome: str) -> None:
+            self.progress.done_units += 1
+            self._tick(job, outcome)
+
+        self.runner.run((self.job(u) for u in todo), tick)
+
+    def walk(self, since: date, until: date) -> None:
+        """Walk the ids of each day not finished yet."""
+        plan = [d for d in days(since, until) if not self.store.day_finished(d.strftime("%Y%m%d"))]
+        self.progress = Progress(len(plan), "days", started=time.time())
+        for day in plan:
+            if self.runner.stop:
+                break
+            stamp = day.strftime("%Y%m%d")
+            if self.dry_run:
+                self.out(f"would walk ids {stamp}0001 onward (and {stamp}5001 onward) until {self.max_misses} misses in a row")
+                continue
+            complete = all(self.walk_range(stamp, lo, hi) for lo, hi in SERIAL_RANGES)
+            if complete and not self.runner.stop:
+                self.store.finish_day(stamp, time.time())
+                log.info("day-finished day=%s", stamp)
+            self.progress.done_units += 1
+            self.show(self.progress, self.report)
+
+    def walk_range(self, stamp: str, lo: int, hi: int) -> bool:
+        """Serials lo..hi of one day, in batches, until max_misses in a row. True when the range
+        was walked to its end (not stopped, no failure left pending)."""
+        misses = 0
+        serial = lo
+        batch = max(self.config.http.max_per_host * 2, 4)
+        pending_failures = False
+        while serial <= hi and misses < self.max_misses and not self.runner.stop:
+            serials = list(range(serial, min(serial + batch, hi + 1)))
+            serial += len(serials)
+            ids = [f"{stamp}{s:04d}" for s in serials]
+            known = self.store.known(ids)
+            outcomes: dict[str, str] = {i: "known" for i in ids if known.get(i) in ("written", "skipped")}
+            jobs = [self.job(f"{self.config.backfill.base}/news/aall/{i}.aspx", walk=True) for i in ids if i not in outcomes]
+
+            def record(job: Job, outcome: str, outcomes: dict[str, str] = outcomes) -> None:
+                outcomes[job.article_id] = outcome
+                self._tick(job, outcome)
+
+            self.runner.run(jobs, record)
+            for i in ids:
+                outcome = outcomes.get(i, "stopped")
+                if outcome == "miss":
+                    misses += 1
+                else:
+                    misses = 0
+                    pending_failures = pending_failures or outcome in ("failed", "deferred", "stopped")
+        return not self.runner.stop and not pending_failures
+
+
+def terminal_progress(stream: object = sys.stderr) -> Callable[[Progress, RunReport], None]:
+    """A one-line progress bar on a terminal; a log line every 30 s otherwise."""
+    last = [time.time()]
+    tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def show(p: Progress, r: RunReport) -> None:
+        now = time.time()
+        eta = p.eta(now)
+        eta_text = f"{eta / 60:.0f} min left" if eta is not None else "estimating"
+        line = f"{p.unit} {p.done_units}/{p.total_units} | fetched {p.fetched} | written {r.written} | failed {r.failed} | {eta_text}"
+        if tty:
+            width = 20
+            filled = int(width * p.done_units / p.total_units) if p.total_units else width
+            print(f"\r[{'#' * filled}{'.' * (width - filled)}] {line}   ", end="", file=stream, flush=True)  # type: ignore[call-overload]
+        elif now - last[0] >= 30:
+            last[0] = now
+            log.warning("progress %s", line.replace(" | ", " "))
+
+    return show
+
+
+def backfill(
+    config: Config,
+    *,
+    since: date | None,
+    until: date | None,
+    urls: str | None = None,
+    categories: tuple[str, ...] = (),
+    include_truncated: bool = False,
+    dry_run: bool = False,
+    max_misses: int | None = None,
+    use_sitemaps: bool = True,
+    out: Callable[[str], None] = print,
+    progress: Callable[[Progress, RunReport], None] | None = None,
+    http: Http | None = None,
+) -> RunReport:
+    """Write every article of the range (or the list) that is not written yet."""
+    if since is None and urls is None:
+        raise ConfigError("backfill needs --since DATE or --urls FILE")
+    today = datetime.now(cna.TAIPEI).date()
+    until = until or today
+    if since is not None and since > until:
+        raise ConfigError(f"--since {since} is after --until {until}")
+    url_list = read_urls(urls) if urls else []
+    report = RunReport()
+    store = open_store(config, time.time())
+    own_http = http is None
+    http = http or Http(config.http)
+    show = progress or terminal_progress()
+    try:
+        with store.lock("backfill"):
+            job = Backfill(
+                config,
+                store,
+                http,
+                report,
+                categories=tuple(c.lower() for c in categories),
+                include_truncated=include_truncated,
+                dry_run=dry_run,
+                max_misses=max_misses or config.backfill.max_misses,
+                out=out,
+                progress=show,
+            )
+            with job.runner.stop.installed():
+                if url_list:
+                    job.run_urls(url_list)
+                if since is not None:
+                    if use_sitemaps:
+                        found = []
+                        for sitemap in config.backfill.sitemaps:
+                            try:
+                                found += sitemap_urls(http.get(sitemap, accept="application/xml").content)
+                            except FetchError as exc:
+                                log.warning("sitemap %s: %s (the id walk covers its days)", sitemap, exc)
+                        in_window = [u for u in found if (aid := cna.id_in_path(u)) and in_range(aid, since, until)]
+                        if in_window:
+                            job.run_urls(in_window)
+                    job.walk(since, until)
+            if not dry_run:
+                store.save_host_blocks(dict(http.limiter.blocked_until))
+            if job.runner.stop:
+                report.errors.append("stopped before the end; run the same command again to continue")
+    finally:
+        if own_http:
+            http.close()
+        store.close()
+        if progress is None and sys.stderr.isatty():
+            print(file=sys.stderr)
+    return report
