@@ -1,0 +1,199 @@
+"""Fault scenarios: a misbehaving local server, a poll (or two), and what must hold after.
+
+Each scenario serves three good corpus articles plus one fault, runs `scraper poll`,
+and reports what it expected, what it observed, articles lost (a writable article not
+written once the fault is gone) and duplicates (two posts for one article). Used by
+tests/test_faults.py and by `make faults`, which prints the table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formatdate
+from pathlib import Path
+
+from scraper.cli import main
+from tests.helpers import POST_RE, front_matter
+from tests.server import Reply, Request, Server
+from tests.sitebuilder import config, corpus_urls, path_of, posts_in, real_feed
+
+GOOD = ("001.html", "003.html", "006.html")
+FAULTY = "004.html"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    fault: str
+    expected: str
+    observed: str
+    lost: int
+    duplicates: int
+    intact: bool  # no partial post, state passes PRAGMA integrity_check
+
+
+class Scene:
+    def __init__(self, server: Server, corpus: Path, tmp: Path) -> None:
+        self.server, self.corpus, self.tmp = server, corpus, tmp
+        self.urls = corpus_urls(corpus)
+        self.paths = {n: path_of(self.urls[n]) for n in (*GOOD, FAULTY)}
+        for name in GOOD:
+            server.page(self.paths[name], self.page(name))
+        self.fault_path = self.paths[FAULTY]
+        self.feed_paths = ["/feed"]
+        server.feed("/feed", real_feed(corpus, [server.url(self.paths[n]) for n in (*GOOD, FAULTY)])[:None])
+        self.http: dict[str, object] = {"retries": 3, "timeout": 2, "deadline": 5}
+        self.extra: dict[str, object] = {"article_backoff": 0, "max_attempts": 5}
+
+    def page(self, name: str) -> bytes:
+        return (self.corpus / "cna" / "pages" / name).read_bytes()
+
+    def cfg(self) -> Path:
+        feeds = [(p, self.server.url(p) if p.startswith("/") else p) for p in self.feed_paths]
+        return config(self.tmp, feeds, http=self.http, **self.extra)
+
+    def poll(self) -> int:
+        return main(["poll", "--config", str(self.cfg()), "-q"])
+
+    def ids(self) -> list[str]:
+        return [front_matter(p.read_text(encoding="utf-8"))["from"].rsplit("/", 1)[1][:12] for p in posts_in(self.tmp)]
+
+    def outcome(self, fault: str, expected: str, observed: str, writable: tuple[str, ...]) -> Outcome:
+        ids = self.ids()
+        want = {self.urls[n].rsplit("/", 1)[1][:12] for n in writable}
+        lost = len(want - set(ids))
+        dupes = len(ids) - len(set(ids))
+        intact = all(POST_RE.match(p.read_text(encoding="utf-8")) for p in posts_in(self.tmp))
+        db = self.tmp / "out" / ".scraper" / "state.db"
+        if db.exists():
+            with sqlite3.connect(db) as conn:
+                intact = intact and conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return Outcome(fault, expected, observed, lost, dupes, intact)
+
+
+def then(first: Reply, times: int, after: Reply) -> Callable[[Request], Reply]:
+    return lambda req: first if req.count <= times else after
+
+
+def _article_fault(
+    fault: str, expected: str, reply: Callable[[Scene], Reply | Callable[[Request], Reply]], *, recovers_in_run: bool, fix_after: bool = True, http: dict[str, object] | None = None
+) -> Callable[[Server, Path, Path], Outcome]:
+    def run(server: Server, corpus: Path, tmp: Path) -> Outcome:
+        s = Scene(server, corpus, tmp)
+        s.http.update(http or {})
+        server.routes[s.fault_path] = reply(s)
+        code1 = s.poll()
+        first = "written in run 1" if s.urls[FAULTY].rsplit("/", 1)[1][:12] in s.ids() else "not written in run 1"
+        observed = f"{first}, exit {code1}"
+        if fix_after and not recovers_in_run:
+            server.page(s.fault_path, s.page(FAULTY))
+            code2 = s.poll()
+            second = "written in run 2" if s.urls[FAULTY].rsplit("/", 1)[1][:12] in s.ids() else "still pending"
+            observed += f"; fixed: {second}, exit {code2}"
+        writable = (*GOOD, FAULTY) if fix_after or recovers_in_run else GOOD
+        return s.outcome(fault, expected, observed, writable)
+
+    run.__name__ = fault
+    return run
+
+
+def _good(s: Scene) -> bytes:
+    return s.page(FAULTY)
+
+
+SCENARIOS: list[Callable[[Server, Path, Path], Outcome]] = [
+    _article_fault("500/502/503 burst then recovery", "written in run 1, exit 0", lambda s: _burst(s), recovers_in_run=True, http={"retries": 4}),
+    _article_fault("429 Retry-After: 1 (seconds)", "written in run 1, exit 0", lambda s: then(Reply(429, b"slow down", {"Retry-After": "1"}), 1, Reply(200, _good(s))), recovers_in_run=True),
+    _article_fault(
+        "429 Retry-After as HTTP date",
+        "written in run 1, exit 0",
+        lambda s: then(Reply(429, b"", {"Retry-After": formatdate(time.time() + 2, usegmt=True)}), 1, Reply(200, _good(s))),
+        recovers_in_run=True,
+    ),
+    _article_fault("read timeout", "not written in run 1, exit 0; fixed: written in run 2, exit 0", lambda s: Reply(200, _good(s), delay=3), recovers_in_run=False, http={"timeout": 1, "retries": 1}),
+    _article_fault(
+        "body drips 1 byte/0.05 s",
+        "not written in run 1, exit 0; fixed: written in run 2, exit 0",
+        lambda s: Reply(200, _good(s)[:400], drip=0.05, content_length=400),
+        recovers_in_run=False,
+        http={"deadline": 1, "retries": 1},
+    ),
+    _article_fault("body cut short mid-way", "not written in run 1, exit 0; fixed: written in run 2, exit 0", lambda s: Reply(200, _good(s), cut_at=50000), recovers_in_run=False, http={"retries": 1}),
+    _article_fault(
+        "Content-Length lies (too long)",
+        "not written in run 1, exit 0; fixed: written in run 2, exit 0",
+        lambda s: Reply(200, _good(s), content_length=len(_good(s)) + 5000),
+        recovers_in_run=False,
+        http={"retries": 1},
+    ),
+    _article_fault("gzip bomb (1 GB of zeros)", "not written in run 1, exit 0; fixed: written in run 2, exit 0", lambda s: Reply(200, _bomb(), {"Content-Encoding": "gzip"}), recovers_in_run=False),
+    _article_fault("oversized page (9 MB)", "not written in run 1, exit 0; fixed: written in run 2, exit 0", lambda s: Reply(200, _good(s) + b" " * 9_000_000), recovers_in_run=False),
+    _article_fault("redirect loop", "not written in run 1, exit 0; fixed: written in run 2, exit 0", lambda s: Reply(302, b"", {"Location": s.fault_path}), recovers_in_run=False),
+    _article_fault("off-site redirect", "not written in run 1, exit 0", lambda s: Reply(302, b"", {"Location": "https://netzero.cna.com.tw/news/x.aspx"}), recovers_in_run=False, fix_after=False),
+    _article_fault(
+        "layout changed (no body)",
+        "not written in run 1, exit 0; fixed: written in run 2, exit 0",
+        lambda s: Reply(200, _good(s).replace(b'class="paragraph"', b'class="text"')),
+        recovers_in_run=False,
+    ),
+    _article_fault("page in Big5, header says latin-1", "written in run 1, exit 0", lambda s: Reply(200, _big5(s), {"Content-Type": "text/html; charset=iso-8859-1"}), recovers_in_run=True),
+]
+
+_BOMB: list[bytes] = []
+
+
+def _bomb() -> bytes:
+    if not _BOMB:
+        z = zlib.compressobj(9, zlib.DEFLATED, 31)
+        chunk = b"\0" * 1_000_000
+        _BOMB.append(b"".join(z.compress(chunk) for _ in range(1000)) + z.flush())
+    return _BOMB[0]
+
+
+def _burst(s: Scene) -> Callable[[Request], Reply]:
+    replies = {1: Reply(500, b"e"), 2: Reply(502, b"e"), 3: Reply(503, b"e")}
+    return lambda req: replies.get(req.count, Reply(200, _good(s)))
+
+
+def _big5(s: Scene) -> bytes:
+    return _good(s).decode("utf-8").replace('<meta charset="utf-8" />', '<meta charset="big5" />').encode("cp950", errors="ignore")
+
+
+def feed_fault(fault: str, expected: str, body: Callable[[Scene], Reply], url: str = "/bad") -> Callable[[Server, Path, Path], Outcome]:
+    """A second feed misbehaves; the first one's articles must all be written."""
+
+    def run(server: Server, corpus: Path, tmp: Path) -> Outcome:
+        s = Scene(server, corpus, tmp)
+        server.routes[s.fault_path] = Reply(200, s.page(FAULTY))
+        server.routes["/bad"] = body(s)
+        s.feed_paths.append(url)
+        codes = [s.poll() for _ in range(3)]
+        return s.outcome(fault, expected, f"exits {codes}, {len(s.ids())} posts", (*GOOD, FAULTY))
+
+    run.__name__ = fault
+    return run
+
+
+SCENARIOS += [
+    feed_fault("feed is an HTML page", "exits [0, 0, 0], 4 posts", lambda s: Reply(200, b"<html><body>maintenance</body></html>")),
+    feed_fault("feed is empty", "exits [0, 0, 0], 4 posts", lambda s: Reply(200, b"", {"Content-Type": "application/rss+xml"})),
+    feed_fault("feed XML truncated", "exits [0, 0, 0], 4 posts", lambda s: Reply(200, real_feed(s.corpus, [s.server.url(s.paths["001.html"])])[:4000])),
+    feed_fault("feed answers 410 Gone", "exits [1, 0, 0], 4 posts", lambda s: Reply(410, b"gone")),
+    feed_fault("feed moved (301)", "exits [0, 0, 0], 4 posts", lambda s: Reply(301, b"", {"Location": "/feed"})),
+    feed_fault("connect refused", "exits [0, 0, 0], 4 posts", lambda s: Reply(200, b""), url="http://127.0.0.1:9/rss"),
+    feed_fault(
+        "items without link, without date, dated in the future",
+        "exits [0, 0, 0], 4 posts",
+        lambda s: Reply(
+            200,
+            real_feed(s.corpus, [s.server.url(s.paths["001.html"]), s.server.url(s.paths["004.html"])])
+            .replace(b"<pubDate>Mon, 04 Dec 2023 23:31:35 +0800</pubDate>", b"<pubDate>Fri, 04 Dec 2099 23:31:35 +0800</pubDate>", 1)
+            .replace(b"<pubDate>Mon, 04 Dec 2023 22:46:25 +0800</pubDate>", b"", 1)
+            .replace(b"<link>", b"<nolink>", 1)
+            .replace(b"</link>", b"</nolink>", 1),
+        ),
+    ),
+]
