@@ -122,8 +122,6 @@ class Backfill:
     ) -> None:
         self.config = config
         self.store = store
-        self.http = http
-        self.report = report
         self.categories = categories
         self.dry_run = dry_run
         self.max_misses = max_misses
@@ -138,7 +136,7 @@ class Backfill:
 
     def _tick(self, job: Job, outcome: str) -> None:
         self.progress.fetched += 1
-        self.show(self.progress, self.report)
+        self.show(self.progress, self.runner.report)
 
     def run_urls(self, urls: list[str]) -> None:
         """Given URLs (list or sitemaps): every one not written yet."""
@@ -172,7 +170,7 @@ class Backfill:
                 self.store.finish_day(stamp, time.time())
                 log.info("day-finished day=%s", stamp)
             self.progress.done_units += 1
-            self.show(self.progress, self.report)
+            self.show(self.progress, self.runner.report)
 
     def walk_range(self, stamp: str, lo: int, hi: int) -> bool:
         """Serials lo..hi of one day, in batches, until max_misses in a row. True when the range
