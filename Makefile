@@ -2,13 +2,12 @@
 # make check  - lint (ruff, mypy --strict) and test; what CI runs
 # make run    - one poll with ./feeds.yaml into output/
 # make faults - the fault-injection suite, with its table
-# make bench  - the benchmark (not part of test)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test check lint run faults bench jekyll clean
+.PHONY: test check lint run faults jekyll clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +28,8 @@ test: $(STAMP) jekyll
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check scraper tests bench
-	$(BIN)/ruff format --check scraper tests bench
+	$(BIN)/ruff check scraper tests
+	$(BIN)/ruff format --check scraper tests
 	$(BIN)/mypy scraper
 
 check: lint test
@@ -40,10 +39,6 @@ run: $(STAMP)
 
 faults: $(STAMP)
 	$(BIN)/python -m tests.faults_table
-
-bench: $(STAMP)
-	$(BIN)/pip install --quiet --disable-pip-version-check trafilatura
-	$(BIN)/python -m bench.bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
