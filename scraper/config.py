@@ -63,6 +63,7 @@ class Config:
     max_attempts: int = 5  # fetch tries across runs before an article is reported
     report_after: int = 3  # failed runs of a feed before it is reported
     article_backoff: float = 600.0  # seconds before a failed article is tried again; doubles each time
+    feed_backoff: float = 300.0  # seconds before a feed that failed twice is polled again; doubles each time
     backfill: BackfillConfig = field(default_factory=BackfillConfig)
 
     @property
@@ -77,7 +78,7 @@ class Config:
         return dataclasses.replace(self, output=output)
 
 
-TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "backfill"}
+TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "feed_backoff", "backfill"}
 FEED_KEYS = {"name", "url", "site", "content"}
 HTTP_KEYS = {
     "user_agent": str,
@@ -145,7 +146,7 @@ def _check_number(where: _Where, key: str, value: object, kind: type) -> float |
         raise where.error(key, f"must be a number, not {value!r}")
     if kind is int and not isinstance(value, int):
         raise where.error(key, f"must be a whole number, not {value!r}")
-    if value < 0 or (value == 0 and key.rsplit(".", 1)[-1] not in ("delay", "retries", "backoff", "wait_in_run", "article_backoff")):
+    if value < 0 or (value == 0 and key.rsplit(".", 1)[-1] not in ("delay", "retries", "backoff", "wait_in_run", "article_backoff", "feed_backoff")):
         raise where.error(key, f"must be positive, not {value!r}")
     return kind(value)  # type: ignore[no-any-return]
 
@@ -216,8 +217,9 @@ def parse(text: str, path: Path) -> Config:
         if k in data:
             counts[k] = int(_check_number(where, k, data[k], int))
     counts["backfill"] = _backfill(where, data.get("backfill"))
-    if "article_backoff" in data:
-        counts["article_backoff"] = float(_check_number(where, "article_backoff", data["article_backoff"], float))
+    for k in ("article_backoff", "feed_backoff"):
+        if k in data:
+            counts[k] = float(_check_number(where, k, data[k], float))
     return Config(path=path, site=site, output=output, feeds=tuple(feeds), http=HttpConfig(**http_values), state=state, **counts)
 
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from . import feeds, posts
 from .config import Config, FeedConfig
-from .errors import ExtractError, FeedError, FetchError, NotAnArticle, OffSite, RetryLater, StoreError
+from .errors import ExtractError, FeedError, FetchError, NotAnArticle, OffSite, RetryLater
 from .http import Http
 from .models import Article, FeedEntry, Post, RunReport
 from .sites import cna
@@ -28,8 +28,6 @@ from .store import Store
 from .urls import host_of
 
 log = logging.getLogger(__name__)
-ARTICLE_BACKOFF = 600.0  # seconds before the first retry of a failed article; doubles each time
-FEED_BACKOFF = 300.0
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 
 
@@ -167,17 +165,12 @@ class Runner:
         if article.article_id != job.article_id and self.store.status(article.article_id) == "written":
             self.store.record_skip(job.article_id, f"same article as {article.article_id}", now)
             return "known"
-        try:
-            if article.article_id != job.article_id:
-                self.store.remember(article.article_id, article.url, job.published, "alias", now)
-                self.store.record_skip(job.article_id, f"same article as {article.article_id}", now)
-            path = self.store.write_post(fetched.post, job.published or article.published, article.title, now)
-        except StoreError as exc:
-            # Disk full, read-only: the article stays pending and is tried again next run.
-            self.report.errors.append(str(exc))
-            log.error("%s", exc)
-            self.stop.event.set()
-            return "failed"
+        if article.article_id != job.article_id:
+            self.store.remember(article.article_id, article.url, job.published, "alias", now)
+            self.store.record_skip(job.article_id, f"same article as {article.article_id}", now)
+        # A StoreError here (disk full, read-only) ends the run with exit status 4; the
+        # article stays pending and is written by the next run.
+        path = self.store.write_post(fetched.post, job.published or article.published, article.title, now)
         if path is None:
             return "known"
         self.report.written += 1
@@ -250,7 +243,7 @@ def poll_feed(http: Http, store: Store, feed: FeedConfig, config: Config, report
             log.warning("feed failed url=%s: %s", feed.url, exc)
             return None
         gone = isinstance(exc, FetchError) and exc.reason.startswith("HTTP 410")
-        streak = store.feed_failed(feed.url, str(exc), stamp, FEED_BACKOFF, gone)
+        streak = store.feed_failed(feed.url, str(exc), stamp, config.feed_backoff, gone)
         if gone:
             report.errors.append(f"feed {feed.name} ({feed.url}) is gone (HTTP 410): it will not be polled again; remove it from {config.path}")
             log.error("%s", report.errors[-1])

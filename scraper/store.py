@@ -15,8 +15,7 @@ import fcntl
 import logging
 import os
 import sqlite3
-import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -90,6 +89,54 @@ class FeedState:
     gone: bool
 
 
+_OS_REASONS = {errno.ENOSPC: "disk full", errno.EROFS: "read-only file system", errno.EACCES: "permission denied", errno.EDQUOT: "disk quota exceeded"}
+
+
+def _reason(exc: OSError) -> str:
+    return _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+def _diagnose(path: Path, exc: sqlite3.Error) -> str:
+    """SQLite says "disk I/O error" or "unable to open database file"; say what is wrong."""
+    folder = path.parent
+    if folder.exists() and not os.access(folder, os.W_OK):
+        return "read-only file system (or no permission to write)"
+    try:
+        stat = os.statvfs(folder)
+        if stat.f_bavail * stat.f_frsize < 256 * 1024:
+            return "disk full"
+    except OSError:
+        pass
+    text = str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and ("malformed" in text or "not a database" in text):
+        return f"{text} (move the file aside and run `scraper reindex`)"
+    return text
+
+
+class _Db:
+    """The state connection; every SQLite failure (disk full, read-only, corrupt) becomes a
+    StoreError naming the file, so a full disk is a clear line, not a traceback."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        try:
+            return self.conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: state database: {_diagnose(self.path, exc)}") from exc
+
+    def executescript(self, sql: str) -> None:
+        try:
+            self.conn.executescript(sql)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: state database: {_diagnose(self.path, exc)}") from exc
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -122,13 +169,13 @@ class Store:
         except OSError as exc:
             raise StoreError(f"{exc.filename}: cannot create folder: {exc.strerror}") from exc
         try:
-            self.db = sqlite3.connect(state_path, timeout=60, isolation_level=None)
+            self.db = _Db(state_path)
             self.db.execute("PRAGMA busy_timeout = 60000")
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = FULL")
             self.db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{state_path}: state database unusable: {exc} (move it aside and run `scraper reindex`)") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"{state_path}: state database unusable: {_diagnose(state_path, exc)}") from exc
         self._clean_tmp()
 
     def close(self) -> None:
@@ -140,7 +187,10 @@ class Store:
     def lock(self, name: str) -> Iterator[None]:
         """An exclusive lock for one kind of run; a second one exits at once."""
         path = self.state_path.parent / f"{name}.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot open the run lock: {_reason(exc)}") from exc
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -154,12 +204,13 @@ class Store:
             os.close(fd)
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[None]:
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            yield self.db
+            yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            with contextlib.suppress(StoreError):
+                self.db.execute("ROLLBACK")
             raise
         else:
             self.db.execute("COMMIT")
@@ -262,8 +313,7 @@ class Store:
             except OSError as exc:
                 with contextlib.suppress(OSError):
                     tmp.unlink()
-                what = {errno.ENOSPC: "disk full", errno.EROFS: "read-only file system", errno.EACCES: "permission denied"}.get(exc.errno or 0, exc.strerror)
-                raise StoreError(f"{target}: cannot write post: {what}") from exc
+                    raise StoreError(f"{target}: cannot write post: {_reason(exc)}") from exc
             rel = str(target.relative_to(self.output))
             self.db.execute(
                 "INSERT INTO articles (id, url, status, path, canonical, first_seen, changed, source) VALUES (?, ?, 'written', ?, ?, ?, ?, 'fetch') "
@@ -356,7 +406,3 @@ class Store:
 
     def finish_day(self, day: str, now: float) -> None:
         self.db.execute("INSERT INTO days (day, finished) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET finished = excluded.finished", (day, now))
-
-
-def now() -> float:
-    return time.time()

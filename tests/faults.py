@@ -8,7 +8,11 @@ tests/test_faults.py and by `make faults`, which prints the table.
 
 from __future__ import annotations
 
+import os
+import random
 import sqlite3
+import subprocess
+import sys
 import time
 import zlib
 from collections.abc import Callable
@@ -19,8 +23,9 @@ from pathlib import Path
 from scraper.cli import main
 from tests.helpers import POST_RE, front_matter
 from tests.server import Reply, Request, Server
-from tests.sitebuilder import config, corpus_urls, path_of, posts_in, real_feed
+from tests.sitebuilder import config, corpus_urls, item, path_of, posts_in, real_feed, with_id
 
+ROOT = Path(__file__).resolve().parent.parent
 GOOD = ("001.html", "003.html", "006.html")
 FAULTY = "004.html"
 
@@ -197,3 +202,97 @@ SCENARIOS += [
         ),
     ),
 ]
+
+
+def _mount(where: Path, size: str) -> str | None:
+    """A small tmpfs at ``where``; None when mounted, else why not (needs root)."""
+    where.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True, text=True)
+    return None if proc.returncode == 0 else (proc.stderr.strip() or "mount failed")
+
+
+def _run_cli(s: Scene) -> tuple[int, str]:
+    proc = subprocess.run([sys.executable, "-m", "scraper", "poll", "--config", str(s.cfg())], capture_output=True, text=True, cwd=s.tmp, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    lines = proc.stderr.strip().splitlines()
+    clean = "Traceback" not in proc.stderr and len(lines) <= 1
+    return proc.returncode, (lines[0] if lines else "") if clean else "TRACEBACK: " + proc.stderr[-300:]
+
+
+def disk_full(server: Server, corpus: Path, tmp: Path) -> Outcome:
+    s = Scene(server, corpus, tmp)
+    server.routes[s.fault_path] = Reply(200, s.page(FAULTY))
+    out = tmp / "out"
+    why = _mount(out, "4m")
+    if why:
+        return Outcome("disk full while writing", "skipped", f"skipped: {why}", 0, 0, True)
+    try:
+        free = os.statvfs(out).f_bavail * os.statvfs(out).f_frsize
+        (out / "filler").write_bytes(b"\0" * (free - 24_000))  # room for the state, not for the posts
+        code1, line1 = _run_cli(s)
+        partial = [p.name for p in posts_in(tmp) if not POST_RE.match(p.read_text(encoding="utf-8"))]
+        (out / "filler").unlink()
+        code2, _ = _run_cli(s)
+        observed = f"run 1 exit {code1} ({'disk full' if 'disk' in line1 and 'full' in line1 else line1}), partial posts {len(partial)}; space freed: run 2 exit {code2}"
+        return s.outcome("disk full while writing", "run 1 exit 4 (disk full), partial posts 0; space freed: run 2 exit 0", observed, (*GOOD, FAULTY))
+    finally:
+        subprocess.run(["umount", "-l", str(out)], check=False)
+
+
+def read_only(server: Server, corpus: Path, tmp: Path) -> Outcome:
+    s = Scene(server, corpus, tmp)
+    server.routes[s.fault_path] = Reply(200, s.page(FAULTY))
+    server.feed("/feed", real_feed(s.corpus, [server.url(s.paths["001.html"])]))
+    out = tmp / "out"
+    why = _mount(out, "16m")
+    if why:
+        return Outcome("read-only file system", "skipped", f"skipped: {why}", 0, 0, True)
+    try:
+        code1, _ = _run_cli(s)
+        subprocess.run(["mount", "-o", "remount,ro", str(out)], check=True)
+        server.feed("/feed", real_feed(s.corpus, [server.url(s.paths[n]) for n in (*GOOD, FAULTY)]))
+        code2, line2 = _run_cli(s)
+        subprocess.run(["mount", "-o", "remount,rw", str(out)], check=True)
+        code3, _ = _run_cli(s)
+        observed = f"run 1 exit {code1}; read-only: run 2 exit {code2} ({'read-only' if 'read-only' in line2 else line2}); writable again: run 3 exit {code3}"
+        return s.outcome("read-only file system", "run 1 exit 0; read-only: run 2 exit 4 (read-only); writable again: run 3 exit 0", observed, (*GOOD, FAULTY))
+    finally:
+        subprocess.run(["umount", "-l", str(out)], check=False)
+
+
+SCENARIOS += [disk_full, read_only]
+
+
+def sigkill_twenty_times(server: Server, corpus: Path, tmp: Path) -> Outcome:
+    """SIGKILL a poll at a random point 20 times in a row, then one clean run."""
+    s = Scene(server, corpus, tmp)
+    server.routes[s.fault_path] = Reply(200, s.page(FAULTY))
+    urls = corpus_urls(corpus)
+    extra = ""
+    for i in range(10):  # ten more articles derived from a real one
+        aid = f"2023120700{i:02d}"
+        url = server.url(f"/news/aopl/{aid}.aspx")
+        server.page(f"/news/aopl/{aid}.aspx", with_id(s.page("004.html"), urls["004.html"], aid, f"斷電測試{i}"))
+        extra += item(f"斷電測試{i}", url)
+    server.feed("/feed", real_feed(corpus, [server.url(s.paths[n]) for n in (*GOOD, FAULTY)], extra_items=extra))
+    server.default_latency = 0.03
+    s.http["max_per_host"] = 2
+    s.extra["article_backoff"] = 3600  # the 404 items of the real feed wait; the kills must not lose the rest
+    rng = random.Random(20231207)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    broken = 0
+    for _ in range(20):
+        proc = subprocess.Popen([sys.executable, "-m", "scraper", "poll", "--config", str(s.cfg())], env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.15, 0.9))
+        proc.kill()
+        proc.wait()
+        broken += sum(1 for p in posts_in(tmp) if not POST_RE.match(p.read_text(encoding="utf-8")))
+    server.default_latency = 0
+    code, _ = _run_cli(s)
+    derived = {f"2023120700{i:02d}" for i in range(10)}
+    missing = len(derived - set(s.ids()))
+    observed = f"partial posts seen {broken}; clean run exit {code}; derived articles missing {missing}"
+    outcome = s.outcome("SIGKILL at random points, 20 times, then a clean run", "partial posts seen 0; clean run exit 0; derived articles missing 0", observed, (*GOOD, FAULTY))
+    return Outcome(outcome.fault, outcome.expected, outcome.observed, outcome.lost + missing, outcome.duplicates, outcome.intact)
+
+
+SCENARIOS += [sigkill_twenty_times]
