@@ -225,16 +225,47 @@ class Http:
         with self.limiter.slot(host, url):
             with self._count_lock:
                 self.requests += 1
-            started = time.monotonic()
+            return self._watched(url, headers, host)
+
+    def _watched(self, url: str, headers: dict[str, str], host: str) -> Response:
+        """The request under the total deadline, headers included.
+
+        httpx bounds each read, not the whole response: a server that drips its status
+        line and headers a byte at a time would hold a plain call forever. The request
+        runs in a daemon thread; past the deadline it is abandoned (its socket is closed
+        by the server or at exit) and the fetch fails as a transient error.
+        """
+        box: dict[str, Response | BaseException] = {}
+
+        def work() -> None:
             try:
-                with self.client.stream("GET", url, headers=headers) as r:
-                    return self._read(url, r, started, host)
-            except httpx.TimeoutException as exc:
-                raise FetchError(url, f"timed out ({type(exc).__name__})", transient=True) from exc
-            except httpx.TransportError as exc:
-                raise FetchError(url, f"network error: {exc or type(exc).__name__}", transient=True) from exc
-            except httpx.InvalidURL as exc:
-                raise FetchError(url, f"invalid URL: {exc}") from exc
+                box["ok"] = self._send_now(url, headers, host)
+            except BaseException as exc:  # handed to the caller below
+                box["error"] = exc
+
+        worker = threading.Thread(target=work, name="http-watched", daemon=True)
+        worker.start()
+        worker.join(self.config.deadline + 1.0)
+        if worker.is_alive():
+            raise FetchError(url, f"no complete response within the {self.config.deadline:.0f} s deadline", transient=True)
+        error = box.get("error")
+        if isinstance(error, BaseException):
+            raise error
+        result = box["ok"]
+        assert isinstance(result, Response)
+        return result
+
+    def _send_now(self, url: str, headers: dict[str, str], host: str) -> Response:
+        started = time.monotonic()
+        try:
+            with self.client.stream("GET", url, headers=headers) as r:
+                return self._read(url, r, started, host)
+        except httpx.TimeoutException as exc:
+            raise FetchError(url, f"timed out ({type(exc).__name__})", transient=True) from exc
+        except httpx.TransportError as exc:
+            raise FetchError(url, f"network error: {exc or type(exc).__name__}", transient=True) from exc
+        except httpx.InvalidURL as exc:
+            raise FetchError(url, f"invalid URL: {exc}") from exc
 
     def _read(self, url: str, r: httpx.Response, started: float, host: str) -> Response:
         status = r.status_code

@@ -126,6 +126,13 @@ SCENARIOS: list[Callable[[Server, Path, Path], Outcome]] = [
         recovers_in_run=False,
         http={"deadline": 1, "retries": 1},
     ),
+    _article_fault(
+        "headers drip 1 byte/0.1 s",
+        "not written in run 1, exit 0; fixed: written in run 2, exit 0",
+        lambda s: Reply(200, _good(s), header_drip=0.1),
+        recovers_in_run=False,
+        http={"deadline": 1, "retries": 1, "timeout": 5},
+    ),
     _article_fault("body cut short mid-way", "not written in run 1, exit 0; fixed: written in run 2, exit 0", lambda s: Reply(200, _good(s), cut_at=50000), recovers_in_run=False, http={"retries": 1}),
     _article_fault(
         "Content-Length lies (too long)",

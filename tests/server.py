@@ -22,6 +22,7 @@ class Reply:
     cut_at: int | None = None  # close the connection after this many body bytes
     content_length: int | None = None  # lie about the length
     delay: float = 0.0  # before answering
+    header_drip: float = 0.0  # seconds between bytes of the status line and headers
 
 
 Route = Reply | Callable[["Request"], Reply]
@@ -69,6 +70,15 @@ class Server:
                     self._send(reply)
 
             def _send(self, reply: Reply) -> None:
+                if reply.header_drip:
+                    head = f"HTTP/1.1 {reply.status} OK\r\nContent-Type: text/html\r\nContent-Length: {len(reply.body)}\r\n\r\n".encode()
+                    for i in range(len(head)):
+                        self.wfile.write(head[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(reply.header_drip)
+                    self.wfile.write(reply.body)
+                    self.close_connection = True
+                    return
                 self.send_response(reply.status)
                 headers = {"Content-Type": "text/html; charset=utf-8", **reply.headers}
                 for k, v in headers.items():
