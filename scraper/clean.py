@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterable
 
 import lxml.html
-from lxml.html import HtmlElement
 
+from .page import Element
 from .urls import absolute, host_of, strip_tracking
 
 # element -> attributes kept on it
@@ -90,7 +90,7 @@ def attr(s: str) -> str:
     return text(s).replace('"', "&quot;")
 
 
-def best_src(el: HtmlElement) -> str | None:
+def best_src(el: Element) -> str | None:
     """The real address of an image: ``src`` unless it is a placeholder, else the lazy one."""
     for name in ("src", "data-src", "data-original", "data-lazy-src"):
         value = (el.get(name) or "").strip()
@@ -103,7 +103,7 @@ def best_src(el: HtmlElement) -> str | None:
     return None
 
 
-def image_url(el: HtmlElement, base: str) -> str | None:
+def image_url(el: Element, base: str) -> str | None:
     src = best_src(el)
     if src is None:
         return None
@@ -119,7 +119,7 @@ class _Writer:
         self.out: list[str] = []
         self.images = 0
 
-    def element(self, el: HtmlElement) -> None:
+    def element(self, el: Element) -> None:
         tag = el.tag
         if not isinstance(tag, str):  # comments, processing instructions
             return
@@ -140,7 +140,7 @@ class _Writer:
         elif tag in TRANSPARENT:
             self.children(el)
 
-    def children(self, el: HtmlElement) -> None:
+    def children(self, el: Element) -> None:
         if el.text:
             self.out.append(text(el.text))
         for child in el:
@@ -148,7 +148,7 @@ class _Writer:
             if child.tail:
                 self.out.append(text(child.tail))
 
-    def attributes(self, el: HtmlElement, tag: str) -> str | None:
+    def attributes(self, el: Element, tag: str) -> str | None:
         """The kept attributes as a string, or None when the element must go."""
         parts = []
         if tag == "a":
@@ -174,9 +174,9 @@ class _Writer:
                 parts.append(' allowfullscreen="allowfullscreen"')
         else:
             for name in ALLOWED[tag]:
-                value = el.get(name)
-                if value is not None and value.isdigit():
-                    parts.append(f' {name}="{value}"')
+                number = el.get(name) or ""
+                if number.isdigit():
+                    parts.append(f' {name}="{number}"')
         return "".join(parts)
 
 
@@ -188,7 +188,7 @@ def _tidy(html: str) -> str:
     return _LIQUID.sub("&#123;", html)
 
 
-def clean_elements(elements: Iterable[HtmlElement], base: str) -> tuple[str, int]:
+def clean_elements(elements: Iterable[Element], base: str) -> tuple[str, int]:
     """Safe one-line HTML for ``elements`` (each written whole) and the number of images kept."""
     writer = _Writer(base)
     for el in elements:
