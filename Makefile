@@ -2,12 +2,13 @@
 # make check  - lint (ruff, mypy --strict) and test; what CI runs
 # make run    - one poll with ./feeds.yaml into output/
 # make faults - the fault-injection suite, with its table
+# make bench  - the benchmark beside its baselines (not part of test; installs trafilatura for it)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test check lint run faults jekyll clean
+.PHONY: test check lint run faults bench jekyll clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +29,8 @@ test: $(STAMP) jekyll
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check scraper tests
-	$(BIN)/ruff format --check scraper tests
+	$(BIN)/ruff check scraper tests bench
+	$(BIN)/ruff format --check scraper tests bench
 	$(BIN)/mypy scraper
 
 check: lint test
@@ -39,6 +40,10 @@ run: $(STAMP)
 
 faults: $(STAMP)
 	$(BIN)/python -m tests.faults_table
+
+bench: $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check trafilatura lxml_html_clean
+	$(BIN)/python -m bench.bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -43,6 +43,7 @@ class Server:
         self.hits: Counter[str] = Counter()
         self.log: list[tuple[float, str]] = []
         self.default_latency = 0.0
+        self.route_prefix: tuple[str, Route] | None = None  # serves every path under a prefix
         self._lock = threading.Lock()
         outer = self
 
@@ -58,6 +59,8 @@ class Server:
                     outer.log.append((time.monotonic(), self.path))
                     count = outer.hits[self.path]
                 route = outer.routes.get(self.path)
+                if route is None and outer.route_prefix and self.path.startswith(outer.route_prefix[0]):
+                    route = outer.route_prefix[1]
                 if route is None:
                     reply = Reply(404, b"<html><head><title>404</title></head><body>not here</body></html>", {"Content-Type": "text/html"})
                 else:

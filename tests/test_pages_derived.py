@@ -144,6 +144,12 @@ def test_missing_skeleton_says_layout_changed(corpus: Path, expected: list[dict[
         cna.extract(no_paragraph.encode(), url)
 
 
+def test_title_mentioning_404_is_still_an_article(corpus: Path, expected: list[dict[str, Any]]) -> None:
+    raw = page(corpus, "003.html").decode("utf-8").replace("庫克群島總理：", "404名島民與總理：")
+    article = cna.extract(raw.encode("utf-8"), url_of(expected, "003.html"))
+    assert article.title.startswith("404名島民")
+
+
 def test_pages_that_are_no_article_raise_naming_the_url() -> None:
     url = "https://www.cna.com.tw/news/aopl/202311300999.aspx"
     not_found = "<html><head><title>404 找不到網頁 | 中央社 CNA</title></head><body><div class='errorPage'>找不到</div></body></html>"

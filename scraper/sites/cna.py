@@ -124,11 +124,13 @@ def _text(el: Element) -> str:
 
 
 def _not_article_reason(root: Element, central: Element | None) -> str | None:
+    if central is not None:
+        return None  # an article column: a title with "404" in it is news, not an error page
     title = root.find(".//title")
     title_text = _text(title) if title is not None else ""
-    if "404" in title_text or "找不到" in title_text:
+    if title_text.startswith("404") or "找不到" in title_text or "頁面不存在" in title_text:
         return "CNA's page-not-found page"
-    if central is None and "看完整報導" in text_of(root):
+    if "看完整報導" in text_of(root):
         return "a newsletter hub (「看完整報導」 links), not an article"
     return None
 

@@ -1,0 +1,1 @@
+"""`make bench`: the scraper measured beside its baselines, in one run."""
