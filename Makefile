@@ -2,7 +2,7 @@
 # make check  - lint (ruff, mypy --strict) and test; what CI runs
 # make run    - one poll with ./feeds.yaml into output/
 # make faults - the fault-injection suite, with its table
-# make bench  - the benchmark beside its baselines (not part of test; installs trafilatura for it)
+# make bench  - the benchmark beside its baselines (not part of test)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -42,7 +42,6 @@ faults: $(STAMP)
 	$(BIN)/python -m tests.faults_table
 
 bench: $(STAMP)
-	$(BIN)/pip install --quiet --disable-pip-version-check trafilatura lxml_html_clean
 	$(BIN)/python -m bench.bench
 
 clean:

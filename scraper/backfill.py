@@ -165,7 +165,8 @@ class Backfill:
             if self.dry_run:
                 self.out(f"would walk ids {stamp}0001 onward (and {stamp}5001 onward) until {self.max_misses} misses in a row")
                 continue
-            complete = all(self.walk_range(stamp, lo, hi) for lo, hi in SERIAL_RANGES)
+            walked = [self.walk_range(stamp, lo, hi) for lo, hi in SERIAL_RANGES]  # both ranges, always
+            complete = all(walked)
             if complete and not self.runner.stop:
                 self.store.finish_day(stamp, time.time())
                 log.info("day-finished day=%s", stamp)

@@ -8,6 +8,7 @@ nothing is a FeedError.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
@@ -16,7 +17,7 @@ import feedparser
 
 from .errors import FeedError
 from .models import FeedEntry
-from .sites import cna
+from .sites import cna, digest, identity
 from .urls import strip_tracking
 
 # A pubDate this far ahead of the clock is a feed bug; the page's own time is used instead.
@@ -54,14 +55,66 @@ def _published(entry: feedparser.FeedParserDict) -> datetime | None:
     return None
 
 
-def parse(data: bytes, feed_url: str, now: datetime, content_type: str | None = None) -> FeedResult:
-    """The article entries of a feed, newest data as the feed gives it."""
+def _content(item: feedparser.FeedParserDict) -> str | None:
+    """The item's full text: content:encoded (or Atom content), else the longest summary."""
+    texts = [c.get("value", "") for c in item.get("content", []) if c.get("value")]
+    if texts:
+        return str(max(texts, key=len))
+    candidates = [item.get("summary") or "", item.get("description") or ""]
+    best = max(candidates, key=len)
+    return best or None
+
+
+def _site_entry(item: feedparser.FeedParserDict, feed_url: str, channel_link: str, guids: dict[str, str], skipped: list[str]) -> FeedEntry | None:
+    """An item of a feed with its own site: any link; identity by link, else GUID, else text."""
+    link = (item.get("link") or "").strip()
+    guid = (item.get("id") or "").strip()
+    content = _content(item)
+    if guid:
+        seen = guids.setdefault(guid, link)
+        if seen != link:
+            skipped.append(f"GUID {guid!r} repeats for {seen} and {link}; identity by link")
+    if link.startswith(("http://", "https://")):
+        key = identity(link)
+        url = link
+    elif guid:
+        key = digest("guid:" + guid)
+        url = guid if guid.startswith(("http://", "https://")) else channel_link or feed_url
+    elif content:
+        key = digest("text:" + content)
+        url = channel_link or feed_url
+    else:
+        skipped.append(f"item {item.get('title', '')!r} has no link, GUID or text")
+        return None
+    author = (item.get("author") or "").strip() or None
+    return FeedEntry(url=url, article_id=key, title=(item.get("title") or "").strip(), published=None, feed_url=feed_url, author=author, content=content)
+
+
+def parse(data: bytes, feed_url: str, now: datetime, content_type: str | None = None, *, any_site: bool = False) -> FeedResult:
+    """The article entries of a feed, newest data as the feed gives it.
+
+    A CNA feed (``any_site`` false) yields CNA article links only; a feed with its own
+    ``site`` yields every item, identified by its link, else its GUID, else its text.
+    """
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(data, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
     entries: list[FeedEntry] = []
     skipped: list[str] = []
     seen: set[str] = set()
+    guids: dict[str, str] = {}
+    channel_link = str(parsed.feed.get("link") or "")
     for item in parsed.entries:
+        if any_site:
+            entry = _site_entry(item, feed_url, channel_link, guids, skipped)
+            if entry is None or entry.article_id in seen:
+                continue
+            seen.add(entry.article_id)
+            published = _published(item)
+            if published is not None and published > now + FUTURE_SLACK:
+                skipped.append(f"{entry.url} has a date in the future ({published:%Y-%m-%d %H:%M}Z); using the page's time")
+                published = None
+            entries.append(dataclasses.replace(entry, published=published))
+            continue
         link = item.get("link") or ""
         if not link:
             skipped.append(f"item {item.get('title', '')!r} has no link")

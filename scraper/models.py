@@ -10,11 +10,13 @@ from datetime import datetime
 class FeedEntry:
     """One item of a feed that points at an article."""
 
-    url: str  # the link as the feed gave it, tracking parameters stripped
-    article_id: str  # the identity: CNA's 12-digit id
+    url: str  # the link as the feed gave it (CNA feeds: tracking parameters stripped)
+    article_id: str  # the identity: CNA's 12-digit id, else a hash of the link, GUID or text
     title: str
     published: datetime | None  # tz-aware; the item's pubDate
     feed_url: str
+    author: str | None = None  # the item's author, where the feed names one
+    content: str | None = None  # the item's full text (content:encoded, else the longest summary)
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class Article:
     article_id: str
     url: str  # canonical URL
     title: str
-    published: datetime  # tz-aware
+    published: datetime | None  # tz-aware; None when the page gives none (a feed date may)
     updated: datetime | None
     category: str
     tags: tuple[str, ...]
@@ -49,6 +51,7 @@ class Post:
     filename: str
     text: str
     url: str
+    other_filename: str  # the name when another article holds ``filename``: ``-<id>`` before ``.md``
 
 
 @dataclass

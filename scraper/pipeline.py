@@ -8,6 +8,7 @@ through http and store.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import threading
@@ -23,7 +24,7 @@ from .config import Config, FeedConfig
 from .errors import ExtractError, FeedError, FetchError, NotAnArticle, OffSite, RetryLater
 from .http import Http
 from .models import Article, FeedEntry, Post, RunReport
-from .sites import cna
+from .sites import cna, extractor_for, generic
 from .store import Store
 from .urls import host_of
 
@@ -40,6 +41,10 @@ class Job:
     published: datetime | None
     allowed_hosts: frozenset[str]
     walk: bool = False  # a guessed id of a backfill walk: a 404 is a miss, not a failure
+    site: str | None = None  # the feed's own site name; None: the config's
+    author: str | None = None  # the item's author
+    title: str | None = None  # the item's title (content: feed)
+    content: str | None = None  # the item's full text: written as it is, no page fetched
 
 
 @dataclass(frozen=True)
@@ -57,16 +62,25 @@ def fetch_article(http: Http, job: Job) -> Article:
     except OffSite as exc:
         raise NotAnArticle(job.url, exc.reason) from exc
     if host_of(response.url) not in job.allowed_hosts:
-        raise NotAnArticle(job.url, f"redirected to {response.url}, which is no CNA article page")
-    article = cna.extract(response.content, response.url, response.charset)
-    if article.article_id != job.article_id:
+        raise NotAnArticle(job.url, f"redirected to {response.url}, which is not a site we fetch from")
+    # A CNA feed or a backfill asks for CNA articles; a feed with its own site may hold any.
+    extract = extractor_for(response.url, response.content) if job.site is not None else cna.extract
+    article = extract(response.content, response.url, response.charset)
+    if extract is not cna.extract:
+        # Other sites: the post links the item's own link, as the mirror did (query kept).
+        article = dataclasses.replace(article, article_id=job.article_id, url=job.url)
+    elif article.article_id != job.article_id:
         log.info("id-changed url=%s canonical=%s", job.url, article.url)
     return article
 
 
 def fetch_one(http: Http, job: Job, site: str) -> Fetched:
-    article = fetch_article(http, job)
-    return Fetched(job, article, posts.build(article, site=site, date=job.published))
+    if job.content is not None:
+        article = generic.from_feed(job.article_id, job.url, job.title or "", job.content, job.published)
+    else:
+        article = fetch_article(http, job)
+    post = posts.build(article, site=job.site or site, date=job.published, author=job.author)
+    return Fetched(job, article, post)
 
 
 class Stop:
@@ -170,7 +184,7 @@ class Runner:
             self.store.record_skip(job.article_id, f"same article as {article.article_id}", now)
         # A StoreError here (disk full, read-only) ends the run with exit status 4; the
         # article stays pending and is written by the next run.
-        path = self.store.write_post(fetched.post, job.published or article.published, article.title, now)
+        path = self.store.write_post(fetched.post, now)
         if path is None:
             return "known"
         self.report.written += 1
@@ -236,7 +250,7 @@ def poll_feed(http: Http, store: Store, feed: FeedConfig, config: Config, report
                 store.feed_ok(feed.url, response.etag or state.etag, response.last_modified or state.last_modified, state.redirect, stamp)
             report.unchanged += 1
             return None
-        result = feeds.parse(response.content, response.url, now, response.headers.get("content-type"))
+        result = feeds.parse(response.content, response.url, now, response.headers.get("content-type"), any_site=feed.site is not None)
     except (FetchError, FeedError) as exc:
         report.feeds_failed += 1
         if dry_run:
@@ -295,13 +309,23 @@ def poll(
                 with store.transaction():
                     # Remembered before the feed's ETag is saved: a crash now loses nothing.
                     for entry in fresh:
-                        store.remember(entry.article_id, entry.url, entry.published, feed.url, clock())
+                        store.remember(
+                            entry.article_id,
+                            entry.url,
+                            entry.published,
+                            feed.url,
+                            clock(),
+                            site=feed.site,
+                            author=entry.author,
+                            title=entry.title,
+                            content=entry.content if feed.content == "feed" else None,
+                        )
                 new_state = store.feed_ok(feed.url, polled.etag, polled.last_modified, polled.redirect, clock())
                 if polled.redirect and new_state.redirect_seen == 3:
                     log.warning("feed %s moved permanently to %s; update %s", feed.url, polled.redirect, config.path)
             if dry_run:
                 return report
-            jobs = [Job(p.article_id, p.url, p.published, allowed_hosts(p.url, config)) for p in store.due(clock())]
+            jobs = [Job(p.article_id, p.url, p.published, allowed_hosts(p.url, config), False, p.site, p.author, p.title, p.content) for p in store.due(clock())]
             runner = Runner(config, store, http, report, now=clock)
             with runner.stop.installed():
                 runner.run(jobs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from .errors import ExtractError
 from .models import Article, Post
 
 # What PyYAML's reader accepts, less the characters YAML treats as line breaks
@@ -108,5 +109,13 @@ def filename(date: datetime, title: str, article_id: str | None = None) -> str:
 def build(article: Article, *, site: str, date: datetime | None = None, author: str | None = None) -> Post:
     """The post for ``article``; ``date`` is the feed item's pubDate when there is one."""
     when = date or article.published
+    if when is None:
+        raise ExtractError(article.url, "no publication time on the page or in the feed item")
     text = render(title=article.title, url=article.url, date=when, site=site, body=article.body_html, author=author)
-    return Post(article_id=article.article_id, filename=filename(when, article.title), text=text, url=article.url)
+    return Post(
+        article_id=article.article_id,
+        filename=filename(when, article.title),
+        text=text,
+        url=article.url,
+        other_filename=filename(when, article.title, article.article_id),
+    )

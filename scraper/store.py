@@ -22,8 +22,7 @@ from pathlib import Path
 
 from .errors import AlreadyRunning, StoreError
 from .models import Post
-from .posts import filename as post_filename
-from .sites import cna
+from .sites import identity
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,11 @@ CREATE TABLE IF NOT EXISTS articles (
     canonical TEXT,
     source TEXT,                  -- feed URL, 'backfill', 'reindex' or 'fetch'
     first_seen REAL NOT NULL,
-    changed REAL NOT NULL
+    changed REAL NOT NULL,
+    site TEXT,                    -- the feed's own site name, when it has one
+    author TEXT,                  -- the item's author
+    title TEXT,                   -- the item's title (content: feed)
+    content TEXT                  -- the item's full text (content: feed), until written
 );
 CREATE INDEX IF NOT EXISTS articles_due ON articles (status, next_attempt);
 CREATE TABLE IF NOT EXISTS feeds (
@@ -75,6 +78,10 @@ class Pending:
     url: str
     published: datetime | None
     attempts: int
+    site: str | None = None
+    author: str | None = None
+    title: str | None = None
+    content: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,11 @@ class Store:
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = FULL")
             self.db.executescript(SCHEMA)
+            # State files written before sources other than CNA: add their columns.
+            have = {row[1] for row in self.db.execute("PRAGMA table_info(articles)").fetchall()}
+            for column in ("site", "author", "title", "content"):
+                if column not in have:
+                    self.db.execute(f"ALTER TABLE articles ADD COLUMN {column} TEXT")
         except sqlite3.Error as exc:
             raise StoreError(f"{state_path}: state database unusable: {_diagnose(state_path, exc)}") from exc
         self._clean_tmp()
@@ -230,21 +242,33 @@ class Store:
             out.update(self.db.execute(f"SELECT id, status FROM articles WHERE id IN ({marks})", chunk).fetchall())
         return out
 
-    def remember(self, article_id: str, url: str, published: datetime | None, source: str, now: float) -> bool:
+    def remember(
+        self,
+        article_id: str,
+        url: str,
+        published: datetime | None,
+        source: str,
+        now: float,
+        *,
+        site: str | None = None,
+        author: str | None = None,
+        title: str | None = None,
+        content: str | None = None,
+    ) -> bool:
         """Record a newly seen article as pending; False when it was known already."""
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO articles (id, url, status, published, source, first_seen, changed) VALUES (?, ?, 'pending', ?, ?, ?, ?)",
-            (article_id, url, published.isoformat() if published else None, source, now, now),
+            "INSERT OR IGNORE INTO articles (id, url, status, published, source, first_seen, changed, site, author, title, content) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
+            (article_id, url, published.isoformat() if published else None, source, now, now, site, author, title, content),
         )
         return cur.rowcount == 1
 
     def due(self, now: float) -> list[Pending]:
         """Pending articles whose backoff has passed (retries of earlier runs)."""
         rows = self.db.execute(
-            "SELECT id, url, published, attempts FROM articles WHERE status = 'pending' AND next_attempt <= ? ORDER BY first_seen",
+            "SELECT id, url, published, attempts, site, author, title, content FROM articles WHERE status = 'pending' AND next_attempt <= ? ORDER BY first_seen",
             (now,),
         ).fetchall()
-        return [Pending(r[0], r[1], datetime.fromisoformat(r[2]) if r[2] else None, r[3]) for r in rows]
+        return [Pending(r[0], r[1], datetime.fromisoformat(r[2]) if r[2] else None, r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
     def record_failure(self, article_id: str, reason: str, now: float, max_attempts: int, backoff: float) -> bool:
         """Count a failed try; True when this one used up the attempts (the article is now failed)."""
@@ -281,26 +305,25 @@ class Store:
             with path.open("r", encoding="utf-8", errors="replace") as fh:
                 for _, line in zip(range(12), fh, strict=False):
                     if line.startswith("from: "):
-                        return cna.article_id(line[6:].strip()) or line[6:].strip()
+                        return identity(line[6:].strip())
         except OSError:
             return None
         return None
 
-    def _choose_name(self, post: Post, date: datetime, title: str) -> str:
-        name = post.filename
-        path = self.posts_dir / name
+    def _choose_name(self, post: Post) -> str:
+        path = self.posts_dir / post.filename
         if not path.exists() or self._owner(path) == post.article_id:
-            return name
-        return post_filename(date, title, post.article_id)
+            return post.filename
+        return post.other_filename
 
-    def write_post(self, post: Post, date: datetime, title: str, now: float) -> str | None:
+    def write_post(self, post: Post, now: float) -> str | None:
         """Write the post unless its article is written already; returns the file's path
         relative to the output folder, or None when nothing was written."""
         with self.transaction():
             row = self.db.execute("SELECT status FROM articles WHERE id = ?", (post.article_id,)).fetchone()
             if row and row[0] == "written":
                 return None
-            name = self._choose_name(post, date, title)
+            name = self._choose_name(post)
             target = self.posts_dir / name
             tmp = self.tmp_dir / f"{os.getpid()}-{post.article_id}.md"
             try:
@@ -317,7 +340,8 @@ class Store:
             rel = str(target.relative_to(self.output))
             self.db.execute(
                 "INSERT INTO articles (id, url, status, path, canonical, first_seen, changed, source) VALUES (?, ?, 'written', ?, ?, ?, ?, 'fetch') "
-                "ON CONFLICT(id) DO UPDATE SET status = 'written', path = excluded.path, canonical = excluded.canonical, reason = NULL, changed = excluded.changed",
+                "ON CONFLICT(id) DO UPDATE SET status = 'written', path = excluded.path, canonical = excluded.canonical, reason = NULL, content = NULL, "
+                "changed = excluded.changed",
                 (post.article_id, post.url, rel, post.url, now, now),
             )
             return rel

@@ -59,6 +59,14 @@ def article_id(url: str) -> str | None:
     return str(m.group(2)) if m else None
 
 
+_CANONICAL = re.compile(rb"""<link[^>]+href=["']https?://(?:www\.|m\.)?cna\.com\.tw/news/[a-z0-9]+/\d{12}""", re.I)
+
+
+def claims(url: str, data: bytes) -> bool:
+    """A CNA article page: on a CNA host, or (a mirror, a saved copy) with a CNA canonical link."""
+    return article_id(url) is not None or _CANONICAL.search(data[:65536]) is not None
+
+
 def id_in_path(url: str) -> str | None:
     """The id in a ``/news/<slug>/<id>.aspx`` path on any host (a mirror, a test server)."""
     m = ARTICLE_PATH.match(urlsplit(url.strip()).path)
