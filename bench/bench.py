@@ -78,12 +78,12 @@ def cpu_per_article(runs: int) -> list[dict[str, Any]]:
     return rows
 
 
-def child(argv: list[str], cwd: Path) -> dict[str, float]:
-    """Run the CLI in a child process; its wall time, CPU time and peak RSS."""
+def measured(setup: str, timed: str, argv: list[str], cwd: Path) -> dict[str, float]:
+    """Run ``timed`` (after ``setup``) in a child process: its wall time, CPU time (start-up
+    included) and peak RSS. ``timed`` sets ``rc``."""
     code = (
-        "import resource, sys, json, time\n"
-        "from scraper.cli import main\n"
-        "t = time.perf_counter(); rc = main(sys.argv[1:]); wall = time.perf_counter() - t\n"
+        f"import resource, sys, json, time\n{setup}\n"
+        f"t = time.perf_counter()\n{timed}\nwall = time.perf_counter() - t\n"
         "u = resource.getrusage(resource.RUSAGE_SELF)\n"
         "sys.stderr.write('\\nBENCH ' + json.dumps({'rc': rc, 'wall': wall, 'cpu': u.ru_utime + u.ru_stime, 'rss_mb': u.ru_maxrss / 1024}) + '\\n')\n"
     )
@@ -95,20 +95,15 @@ def child(argv: list[str], cwd: Path) -> dict[str, float]:
     return result
 
 
+def child(argv: list[str], cwd: Path) -> dict[str, float]:
+    """The scraper's CLI in a child process."""
+    return measured("from scraper.cli import main", "rc = main(sys.argv[1:])", argv, cwd)
+
+
 def baseline_poll(urls: list[str], cwd: Path) -> dict[str, float]:
     """The floor of a poll: GET each feed and parse it, nothing else."""
-    code = (
-        "import resource, sys, json, time, httpx, feedparser\n"
-        "t = time.perf_counter()\n"
-        "with httpx.Client() as c:\n"
-        "    for u in sys.argv[1:]: feedparser.parse(c.get(u).content)\n"
-        "wall = time.perf_counter() - t\n"
-        "u = resource.getrusage(resource.RUSAGE_SELF)\n"
-        "print(json.dumps({'wall': wall, 'cpu': u.ru_utime + u.ru_stime}))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code, *urls], cwd=cwd, capture_output=True, text=True, check=True)
-    result: dict[str, float] = json.loads(proc.stdout)
-    return result
+    timed = "with httpx.Client() as c:\n    for u in sys.argv[1:]: feedparser.parse(c.get(u).content)\nrc = 0"
+    return measured("import httpx, feedparser", timed, urls, cwd)
 
 
 def poll_nothing_new(runs: int) -> dict[str, Any]:
