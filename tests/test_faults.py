@@ -76,3 +76,15 @@ def test_retry_after_blocks_the_host_across_runs_with_a_cap(server: Server, corp
     hits = sum(server.hits.values())
     assert run(cfg) == 0
     assert sum(server.hits.values()) == hits  # the second run sends nothing to the paused host
+
+
+def test_client_errors_are_not_retried_within_a_run_but_server_errors_are(server: Server, corpus: Path, tmp_path: Path) -> None:
+    from tests.sitebuilder import config, real_feed
+
+    server.routes["/news/aopl/202312040001.aspx"] = Reply(404, b"gone")
+    server.routes["/news/aopl/202312040002.aspx"] = Reply(502, b"bad gateway")
+    server.feed("/feed", real_feed(corpus, [server.url("/news/aopl/202312040001.aspx"), server.url("/news/aopl/202312040002.aspx")]))
+    cfg = config(tmp_path, [("f", server.url("/feed"))], article_backoff=3600, http={"retries": 3})
+    assert run(cfg) == 0
+    assert server.hits["/news/aopl/202312040001.aspx"] == 1  # 4xx: final for this run
+    assert server.hits["/news/aopl/202312040002.aspx"] == 3  # 5xx: tried `retries` times
