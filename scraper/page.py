@@ -92,11 +92,6 @@ def find_class(root: Element, name: str) -> Element | None:
     return found[0] if isinstance(found, list) and found and isinstance(found[0], etree._Element) else None
 
 
-def find_all_class(root: Element, name: str) -> list[Element]:
-    found = _CLASS(root, token=f" {name} ")
-    return [el for el in found if isinstance(el, etree._Element)] if isinstance(found, list) else []
-
-
 def metas(root: Element) -> dict[str, list[str]]:
     """Contents of every ``<meta property|name|itemprop=…>``, by key, in document order."""
     out: dict[str, list[str]] = {}

@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 # Query parameters that only track the reader; every other parameter is kept.
 TRACKING_PREFIXES = ("utm_", "at_", "fbclid", "gclid", "mc_", "ocid", "cmpid")
-TRACKING_NAMES = frozenset({"from", "ref", "ref_src", "spm", "igshid", "topic_source"})
+TRACKING_NAMES = frozenset({"ref_src", "spm", "igshid", "topic_source"})
 
 
 def is_tracking(name: str) -> bool:
