@@ -87,7 +87,7 @@ def _site_entry(item: feedparser.FeedParserDict, feed_url: str, channel_link: st
         skipped.append(f"item {item.get('title', '')!r} has no link, GUID or text")
         return None
     author = (item.get("author") or "").strip() or None
-    return FeedEntry(url=url, article_id=key, title=(item.get("title") or "").strip(), published=None, feed_url=feed_url, author=author, content=content)
+    return FeedEntry(url=url, article_id=key, title=(item.get("title") or "").strip(), published=None, feed_url=feed_url, author=author, content=content, guid=guid or None)
 
 
 def parse(data: bytes, feed_url: str, now: datetime, content_type: str | None = None, *, any_site: bool = False) -> FeedResult:

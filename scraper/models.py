@@ -17,6 +17,7 @@ class FeedEntry:
     feed_url: str
     author: str | None = None  # the item's author, where the feed names one
     content: str | None = None  # the item's full text (content:encoded, else the longest summary)
+    guid: str | None = None  # the item's GUID (feeds with their own site)
 
 
 @dataclass(frozen=True)

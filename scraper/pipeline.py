@@ -301,6 +301,10 @@ def poll(
                     continue
                 known = store.known([e.article_id for e in polled.entries])
                 fresh = [e for e in polled.entries if e.article_id not in known and e.article_id not in listed]
+                if not dry_run:
+                    # A feed that re-issues GUIDs would fool a reader keyed on them; identity here is the link.
+                    for article_id, old in store.changed_guids([(e.article_id, e.guid) for e in polled.entries if e.guid and e.article_id in known]):
+                        log.warning("feed %s: the GUID of %s changed (was %r); it is the same item, not written again", feed.name, article_id, old)
                 listed.update(e.article_id for e in fresh)
                 if dry_run:
                     for entry in fresh:
@@ -319,6 +323,7 @@ def poll(
                             author=entry.author,
                             title=entry.title,
                             content=entry.content if feed.content == "feed" else None,
+                            guid=entry.guid,
                         )
                 new_state = store.feed_ok(feed.url, polled.etag, polled.last_modified, polled.redirect, clock())
                 if polled.redirect and new_state.redirect_seen == 3:

@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS articles (
     site TEXT,                    -- the feed's own site name, when it has one
     author TEXT,                  -- the item's author
     title TEXT,                   -- the item's title (content: feed)
-    content TEXT                  -- the item's full text (content: feed), until written
+    content TEXT,                 -- the item's full text (content: feed), until written
+    guid TEXT                     -- the item's GUID, to notice a feed that changes it
 );
 CREATE INDEX IF NOT EXISTS articles_due ON articles (status, next_attempt);
 CREATE TABLE IF NOT EXISTS feeds (
@@ -183,7 +184,7 @@ class Store:
             self.db.executescript(SCHEMA)
             # State files written before sources other than CNA: add their columns.
             have = {row[1] for row in self.db.execute("PRAGMA table_info(articles)").fetchall()}
-            for column in ("site", "author", "title", "content"):
+            for column in ("site", "author", "title", "content", "guid"):
                 if column not in have:
                     self.db.execute(f"ALTER TABLE articles ADD COLUMN {column} TEXT")
         except sqlite3.Error as exc:
@@ -254,13 +255,25 @@ class Store:
         author: str | None = None,
         title: str | None = None,
         content: str | None = None,
+        guid: str | None = None,
     ) -> bool:
         """Record a newly seen article as pending; False when it was known already."""
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO articles (id, url, status, published, source, first_seen, changed, site, author, title, content) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
-            (article_id, url, published.isoformat() if published else None, source, now, now, site, author, title, content),
+            "INSERT OR IGNORE INTO articles (id, url, status, published, source, first_seen, changed, site, author, title, content, guid) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (article_id, url, published.isoformat() if published else None, source, now, now, site, author, title, content, guid),
         )
         return cur.rowcount == 1
+
+    def changed_guids(self, entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """(id, stored GUID) of the given (id, GUID) pairs whose GUID differs from the one first seen;
+        the stored GUID is updated so each change is told once."""
+        changed = []
+        for article_id, guid in entries:
+            row = self.db.execute("SELECT guid FROM articles WHERE id = ?", (article_id,)).fetchone()
+            if row and row[0] and row[0] != guid:
+                changed.append((article_id, str(row[0])))
+                self.db.execute("UPDATE articles SET guid = ? WHERE id = ?", (guid, article_id))
+        return changed
 
     def due(self, now: float) -> list[Pending]:
         """Pending articles whose backoff has passed (retries of earlier runs)."""

@@ -142,3 +142,21 @@ def test_repeated_guids_are_detected_and_links_keep_items_apart(server: Server, 
     froms = sorted(front_matter(p.read_text(encoding="utf-8"))["from"] for p in posts_in(tmp_path))
     assert froms == ["https://example.org/", "https://guid.example/n/0", "https://guid.example/n/1", "https://guid.example/n/2"]
     assert poll(cfg) == 0 and len(posts_in(tmp_path)) == 4  # identities are stable across polls
+    capsys.readouterr()
+    server.feed("/g", rss(items.replace("same-guid", "new-guid")).encode("utf-8"))  # the feed re-issues its GUIDs
+    assert poll(cfg) == 0 and len(posts_in(tmp_path)) == 4
+    err = capsys.readouterr().err
+    assert err.count("changed (was 'same-guid')") == 3
+
+
+@pytest.mark.jekyll
+def test_jekyll_builds_posts_of_other_sources(server: Server, corpus: Path, tmp_path: Path, jekyll: str) -> None:
+    from tests.helpers import jekyll_build, site_with
+
+    test_real_non_cna_posts_come_back_from_their_own_feed_items(server, corpus, tmp_path)
+    written = {p.name: p.read_text(encoding="utf-8") for p in posts_in(tmp_path)}
+    built = jekyll_build(jekyll, site_with(written, tmp_path))
+    pages = [p for p in built.rglob("*.html") if p.name != "index.html"]
+    assert len(pages) == 3
+    for page in pages:
+        assert "&lt;/" not in page.read_text(encoding="utf-8")
