@@ -79,11 +79,16 @@ _LIQUID = re.compile(r"\{(?=[{%])")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
+def neutralise_liquid(s: str) -> str:
+    """``{{`` and ``{%`` written as ``&#123;…``, so Jekyll's Liquid shows them literally."""
+    return _LIQUID.sub("&#123;", s)
+
+
 def text(s: str) -> str:
     """Escape text for HTML, on one line, with Liquid neutralised."""
     s = _CONTROL.sub("", _SPACE_RUN.sub(" ", s))
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _LIQUID.sub("&#123;", s)
+    return neutralise_liquid(s)
 
 
 def attr(s: str) -> str:
@@ -185,7 +190,7 @@ def _tidy(html: str) -> str:
     html = re.sub(r"(<(?:{})>) +".format("|".join(BLOCKS)), r"\1", html)
     html = re.sub(r" +(</(?:{})>)".format("|".join(BLOCKS)), r"\1", html)
     # Again on the whole: a dropped element can bring two harmless "{" together.
-    return _LIQUID.sub("&#123;", html)
+    return neutralise_liquid(html)
 
 
 def clean_elements(elements: Iterable[Element], base: str) -> tuple[str, int]:

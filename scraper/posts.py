@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from .clean import neutralise_liquid
 from .errors import ExtractError
 from .models import Article, Post
 
 # What PyYAML's reader accepts, less the characters YAML treats as line breaks
 # (they would fold the title): everything else in a title is a control character.
 _NOT_YAML_SAFE = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufeff\uff00-\ufffd\U00010000-\U0010ffff]")
-_LIQUID = re.compile(r"\{(?=[{%])")
 _MD_SPECIAL = re.compile(r"([\\`*_<>|~])")
 MAX_NAME_BYTES = 255
 TITLE_CHARS = 50
@@ -53,7 +53,7 @@ def link_text(title: str) -> str:
     s = s.replace("\\<", "&lt;").replace("\\>", "&gt;")
     if not _balanced(s):
         s = s.replace("[", "\\[").replace("]", "\\]")
-    return _LIQUID.sub("&#123;", s)
+    return neutralise_liquid(s)
 
 
 def iso_ms(when: datetime) -> str:
@@ -67,7 +67,7 @@ def render(*, title: str, url: str, date: datetime, site: str, body: str, author
         raise ValueError("date must be tz-aware")
     ms_date = date.astimezone(UTC).replace(microsecond=date.microsecond // 1000 * 1000)
     # Liquid must see no tag in the body, whatever the extractor assembled.
-    one_line = _LIQUID.sub("&#123;", " ".join(body.splitlines()))
+    one_line = neutralise_liquid(" ".join(body.splitlines()))
     return (
         "---\n"
         "layout: post\n"
