@@ -185,10 +185,14 @@ class _Writer:
         return "".join(parts)
 
 
+# Space just inside a block carries no meaning and would show in the one-line body.
+_SPACE_AFTER_OPEN = re.compile(r"(<(?:{})>) +".format("|".join(BLOCKS)))
+_SPACE_BEFORE_CLOSE = re.compile(r" +(</(?:{})>)".format("|".join(BLOCKS)))
+
+
 def _tidy(html: str) -> str:
-    # Space just inside a block carries no meaning and would show in the one-line body.
-    html = re.sub(r"(<(?:{})>) +".format("|".join(BLOCKS)), r"\1", html)
-    html = re.sub(r" +(</(?:{})>)".format("|".join(BLOCKS)), r"\1", html)
+    html = _SPACE_AFTER_OPEN.sub(r"\1", html)
+    html = _SPACE_BEFORE_CLOSE.sub(r"\1", html)
     # Again on the whole: a dropped element can bring two harmless "{" together.
     return neutralise_liquid(html)
 
