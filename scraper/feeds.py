@@ -55,6 +55,15 @@ def _published(entry: feedparser.FeedParserDict) -> datetime | None:
     return None
 
 
+def _dated(item: feedparser.FeedParserDict, url: str, now: datetime, skipped: list[str]) -> datetime | None:
+    """The item's date, or None (the page's time is used) when it has none or one in the future."""
+    published = _published(item)
+    if published is not None and published > now + FUTURE_SLACK:
+        skipped.append(f"{url} has a pubDate in the future ({published:%Y-%m-%d %H:%M}Z); using the page's time")
+        return None
+    return published
+
+
 def _content(item: feedparser.FeedParserDict) -> str | None:
     """The item's full text: content:encoded (or Atom content), else the longest summary."""
     texts = [c.get("value", "") for c in item.get("content", []) if c.get("value")]
@@ -109,11 +118,7 @@ def parse(data: bytes, feed_url: str, now: datetime, content_type: str | None = 
             if entry is None or entry.article_id in seen:
                 continue
             seen.add(entry.article_id)
-            published = _published(item)
-            if published is not None and published > now + FUTURE_SLACK:
-                skipped.append(f"{entry.url} has a date in the future ({published:%Y-%m-%d %H:%M}Z); using the page's time")
-                published = None
-            entries.append(dataclasses.replace(entry, published=published))
+            entries.append(dataclasses.replace(entry, published=_dated(item, entry.url, now, skipped)))
             continue
         link = item.get("link") or ""
         if not link:
@@ -127,10 +132,7 @@ def parse(data: bytes, feed_url: str, now: datetime, content_type: str | None = 
         if aid in seen:
             continue
         seen.add(aid)
-        published = _published(item)
-        if published is not None and published > now + FUTURE_SLACK:
-            skipped.append(f"{url} has a pubDate in the future ({published:%Y-%m-%d %H:%M}Z); using the page's time")
-            published = None
+        published = _dated(item, url, now, skipped)
         entries.append(FeedEntry(url=url, article_id=aid, title=(item.get("title") or "").strip(), published=published, feed_url=feed_url))
     if not parsed.entries:
         if parsed.bozo:
