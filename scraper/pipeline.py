@@ -162,7 +162,7 @@ class Runner:
                 return "miss"  # nothing recorded: the walk's finished day remembers it
             if not isinstance(exc, NotAnArticle):
                 return self._failed(job, str(exc))
-            self.store.remember(job.article_id, job.url, job.published, "walk" if job.walk else "feed", now)
+            self._remember(job, now)
             self.store.record_skip(job.article_id, exc.reason, now)
             self.report.skipped += 1
             log.info("skipped id=%s url=%s reason=%s", job.article_id, job.url, exc.reason)
@@ -171,7 +171,7 @@ class Runner:
             return self._failed(job, str(exc))
         article = fetched.article
         if article.truncated and not self.include_truncated:
-            self.store.remember(job.article_id, job.url, job.published, "walk" if job.walk else "feed", now)
+            self._remember(job, now)
             self.store.record_skip(job.article_id, "truncated by CNA (已過查詢時效)", now)
             self.report.skipped += 1
             log.info("skipped id=%s reason=truncated", job.article_id)
@@ -191,9 +191,13 @@ class Runner:
         log.info("written id=%s path=%s", article.article_id, path)
         return "written"
 
+    def _remember(self, job: Job, now: float) -> None:
+        """A row for the job's article, so a skip or failure can be recorded (walked ids have none yet)."""
+        self.store.remember(job.article_id, job.url, job.published, "walk" if job.walk else "feed", now)
+
     def _failed(self, job: Job, reason: str) -> str:
         backoff = float(self.config.article_backoff)
-        self.store.remember(job.article_id, job.url, job.published, "walk" if job.walk else "feed", self.now())
+        self._remember(job, self.now())
         gave_up = self.store.record_failure(job.article_id, reason, self.now(), self.config.max_attempts, backoff)
         self.report.failed += 1
         if gave_up:
