@@ -115,14 +115,14 @@ def _json_ld(root: Element) -> dict[str, object]:
     return {}
 
 
-def _first_time(meta: dict[str, list[str]], ld: dict[str, object], *keys: str) -> datetime | None:
-    for key in keys:
-        for value in meta.get(key, ()):
-            parsed = parse_time(value)
-            if parsed:
-                return parsed
-        ld_value = ld.get(key.split(":")[-1].replace("published_time", "datePublished").replace("modified_time", "dateModified"))
-        if isinstance(ld_value, str) and (parsed := parse_time(ld_value)):
+def _first_time(meta: dict[str, list[str]], ld: dict[str, object], og_key: str, schema_key: str) -> datetime | None:
+    """The first parsable time: the Open Graph meta, then JSON-LD, then the ``itemprop`` meta
+    of the 2016 layout (schema.org's name, as in JSON-LD)."""
+    ld_value = ld.get(schema_key)
+    candidates = [*meta.get(og_key, ()), *([ld_value] if isinstance(ld_value, str) else []), *meta.get(schema_key, ())]
+    for value in candidates:
+        parsed = parse_time(value)
+        if parsed:
             return parsed
     return None
 
