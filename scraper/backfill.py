@@ -4,7 +4,7 @@ Sources, best first: CNA's news sitemaps (the last days only), a walk of article
 day by day (``YYYYMMDD`` + a 4-digit serial from 0001, and 5001 up for specials; any
 slug serves any id, the page's canonical link gives the real one; a run of
 ``max_misses`` consecutive misses ends a range), and a list of URLs. Planning is pure;
-fetching and writing go through pipeline.Runner, exactly as for ``poll``.
+fetching and writing go through runner.Runner, exactly as for ``poll``.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from lxml import etree
 from .config import Config
 from .errors import ConfigError, FetchError
 from .http import Http
-from .models import RunReport
-from .pipeline import Job, Runner, allowed_hosts, open_store
-from .sites import cna
-from .store import Store
-from .urls import host_of
+from .models import Job, RunReport
+from .postfiles import PostFiles
+from .runner import Runner, open_run
+from .state import State
+from .urls import TAIPEI, cna_page, id_day, id_in_path, section_of
 
 log = logging.getLogger(__name__)
 SERIAL_RANGES = ((1, 5000), (5001, 9999))
@@ -44,7 +44,7 @@ def days(since: date, until: date) -> list[date]:
 
 
 def in_range(article_id: str, since: date | None, until: date | None) -> bool:
-    day = cna.parse_id_date(article_id)
+    day = id_day(article_id)
     if day is None:
         return False
     d = day.date()
@@ -54,8 +54,7 @@ def in_range(article_id: str, since: date | None, until: date | None) -> bool:
 def wanted(url: str, categories: tuple[str, ...]) -> bool:
     if not categories:
         return True
-    slug = url.split("/news/", 1)[-1].split("/", 1)[0].lower()
-    return slug in categories
+    return section_of(url) in categories
 
 
 def sitemap_urls(data: bytes) -> list[str]:
@@ -82,7 +81,7 @@ def read_urls(source: str) -> list[str]:
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
-        if cna.id_in_path(line) is None or not line.startswith(("http://", "https://")):
+        if id_in_path(line) is None or not line.startswith(("http://", "https://")):
             raise ConfigError(f"{source}:{number}: {line!r} is not a CNA article URL (…/news/<section>/<12-digit id>.aspx)")
         urls.append(line)
     return urls
@@ -109,7 +108,8 @@ class Backfill:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        state: State,
+        files: PostFiles,
         http: Http,
         report: RunReport,
         *,
@@ -121,18 +121,17 @@ class Backfill:
         progress: Callable[[Progress, RunReport], None],
     ) -> None:
         self.config = config
-        self.store = store
+        self.state = state
         self.categories = categories
         self.dry_run = dry_run
         self.max_misses = max_misses
         self.out = out
         self.show = progress
-        self.runner = Runner(config, store, http, report, include_truncated=include_truncated, now=time.time)
+        self.runner = Runner(config, state, files, http, report, include_truncated=include_truncated, now=time.time)
         self.progress = Progress(0, "urls", started=time.time())
 
     def job(self, url: str, *, walk: bool = False) -> Job:
-        aid = cna.id_in_path(url) or url
-        return Job(aid, url, None, allowed_hosts(url, self.config) | {host_of(self.config.backfill.base)}, walk=walk)
+        return Job(article_id=id_in_path(url) or url, url=url, source="walk" if walk else "backfill", walk=walk)
 
     def _tick(self, job: Job, outcome: str) -> None:
         self.progress.fetched += 1
@@ -140,8 +139,8 @@ class Backfill:
 
     def run_urls(self, urls: list[str]) -> None:
         """Given URLs (list or sitemaps): every one not written yet."""
-        known = self.store.known([cna.id_in_path(u) or u for u in urls])
-        todo = [u for u in dict.fromkeys(urls) if known.get(cna.id_in_path(u) or u) not in ("written", "skipped") and wanted(u, self.categories)]
+        known = self.state.known(id_in_path(u) or u for u in urls)
+        todo = [u for u in dict.fromkeys(urls) if known.get(id_in_path(u) or u) not in ("written", "skipped") and wanted(u, self.categories)]
         self.progress = Progress(len(todo), "urls", started=time.time())
         if self.dry_run:
             for url in todo:
@@ -156,7 +155,7 @@ class Backfill:
 
     def walk(self, since: date, until: date) -> None:
         """Walk the ids of each day not finished yet."""
-        plan = [d for d in days(since, until) if not self.store.day_finished(d.strftime("%Y%m%d"))]
+        plan = [d for d in days(since, until) if not self.state.day_finished(d.strftime("%Y%m%d"))]
         self.progress = Progress(len(plan), "days", started=time.time())
         for day in plan:
             if self.runner.stop:
@@ -168,7 +167,7 @@ class Backfill:
             walked = [self.walk_range(stamp, lo, hi) for lo, hi in SERIAL_RANGES]  # both ranges, always
             complete = all(walked)
             if complete and not self.runner.stop:
-                self.store.finish_day(stamp, time.time())
+                self.state.finish_day(stamp, time.time())
                 log.info("day-finished day=%s", stamp)
             self.progress.done_units += 1
             self.show(self.progress, self.runner.report)
@@ -184,9 +183,9 @@ class Backfill:
             serials = list(range(serial, min(serial + batch, hi + 1)))
             serial += len(serials)
             ids = [f"{stamp}{s:04d}" for s in serials]
-            known = self.store.known(ids)
+            known = self.state.known(ids)
             outcomes: dict[str, str] = {i: "known" for i in ids if known.get(i) in ("written", "skipped")}
-            jobs = [self.job(f"{self.config.backfill.base}/news/aall/{i}.aspx", walk=True) for i in ids if i not in outcomes]
+            jobs = [self.job(cna_page(i, base=self.config.backfill.base), walk=True) for i in ids if i not in outcomes]
 
             def record(job: Job, outcome: str, outcomes: dict[str, str] = outcomes) -> None:
                 outcomes[job.article_id] = outcome
@@ -201,27 +200,6 @@ class Backfill:
                     misses = 0
                     pending_failures = pending_failures or outcome in ("failed", "deferred", "stopped")
         return not self.runner.stop and not pending_failures
-
-
-def terminal_progress(stream: object = sys.stderr) -> Callable[[Progress, RunReport], None]:
-    """A one-line progress bar on a terminal; a log line every 30 s otherwise."""
-    last = [time.time()]
-    tty = hasattr(stream, "isatty") and stream.isatty()
-
-    def show(p: Progress, r: RunReport) -> None:
-        now = time.time()
-        eta = p.eta(now)
-        eta_text = f"{eta / 60:.0f} min left" if eta is not None else "estimating"
-        line = f"{p.unit} {p.done_units}/{p.total_units} | fetched {p.fetched} | written {r.written} | failed {r.failed} | {eta_text}"
-        if tty:
-            width = 20
-            filled = int(width * p.done_units / p.total_units) if p.total_units else width
-            print(f"\r[{'#' * filled}{'.' * (width - filled)}] {line}   ", end="", file=stream, flush=True)  # type: ignore[call-overload]
-        elif now - last[0] >= 30:
-            last[0] = now
-            log.warning("progress %s", line.replace(" | ", " "))
-
-    return show
 
 
 def backfill(
@@ -242,21 +220,22 @@ def backfill(
     """Write every article of the range (or the list) that is not written yet."""
     if since is None and urls is None:
         raise ConfigError("backfill needs --since DATE or --urls FILE")
-    today = datetime.now(cna.TAIPEI).date()
+    today = datetime.now(TAIPEI).date()
     until = until or today
     if since is not None and since > until:
         raise ConfigError(f"--since {since} is after --until {until}")
     url_list = read_urls(urls) if urls else []
     report = RunReport()
-    store = open_store(config, time.time())
     own_http = http is None
     http = http or Http(config.http)
-    show = progress or terminal_progress()
+    show = progress or (lambda p, r: None)
     try:
-        with store.lock("backfill"):
+        with open_run(config, "backfill", dry_run=dry_run, now=time.time()) as (state, files):
+            http.restore_pauses(state.host_pauses(time.time()))
             job = Backfill(
                 config,
-                store,
+                state,
+                files,
                 http,
                 report,
                 categories=tuple(c.lower() for c in categories),
@@ -277,18 +256,16 @@ def backfill(
                                 found += sitemap_urls(http.get(sitemap, accept="application/xml").content)
                             except FetchError as exc:
                                 log.warning("sitemap %s: %s (the id walk covers its days)", sitemap, exc)
-                        in_window = [u for u in found if (aid := cna.id_in_path(u)) and in_range(aid, since, until)]
+                        in_window = [u for u in found if (aid := id_in_path(u)) and in_range(aid, since, until)]
                         if in_window:
                             job.run_urls(in_window)
                     job.walk(since, until)
+            job.runner.report_robots()
             if not dry_run:
-                store.save_host_blocks(dict(http.limiter.blocked_until))
+                state.save_host_pauses(http.pauses())
             if job.runner.stop:
                 report.errors.append("stopped before the end; run the same command again to continue")
     finally:
         if own_http:
             http.close()
-        store.close()
-        if progress is None and sys.stderr.isatty():
-            print(file=sys.stderr)
     return report

@@ -158,9 +158,10 @@ class _Writer:
         parts = []
         if tag == "a":
             href = absolute(el.get("href") or "", self.base)
+            href = strip_tracking(href) if href is not None else None
             if href is None:
                 return None
-            parts.append(f' href="{attr(strip_tracking(href))}"')
+            parts.append(f' href="{attr(href)}"')
         elif tag == "img":
             src = image_url(el, self.base)
             if src is None:

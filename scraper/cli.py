@@ -13,13 +13,18 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from .config import Config, load
 from .errors import AlreadyRunning, ConfigError, ScraperError, StoreError
 from .models import RunReport
+
+if TYPE_CHECKING:  # the commands themselves are imported when they run
+    from .backfill import Progress
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED, EXIT_STORE = 0, 1, 2, 3, 4
 DEFAULT_SITE = "(臺)中央社CNA"
@@ -58,19 +63,20 @@ def _summary(name: str, report: RunReport) -> None:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from .fetch import fetch_post
+    from .commands import fetch_post
 
-    site = DEFAULT_SITE
+    site, http = DEFAULT_SITE, None
     if Path(args.config).exists():
-        site = _config(args).site
+        config = _config(args)
+        site, http = config.site, config.http
     html = Path(args.html) if args.html else None
-    sys.stdout.write(fetch_post(args.url, html=html, site=site))
+    sys.stdout.write(fetch_post(args.url, html=html, site=site, http_config=http))
     sys.stdout.flush()
     return EXIT_OK
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from .pipeline import poll
+    from .poll import poll
 
     report = poll(_config(args), dry_run=args.dry_run, retry_failed=args.retry_failed)
     _summary("poll", report)
@@ -78,9 +84,9 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    from .pipeline import reindex
+    from .commands import rebuild
 
-    recorded, unknown = reindex(_config(args))
+    recorded, unknown = rebuild(_config(args))
     for path in unknown:
         log.warning("reindex: %s names no article in its from: line; left alone", path)
     print(f"recorded {recorded} posts")
@@ -105,17 +111,41 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         max_misses=args.max_misses,
         use_sitemaps=not args.no_sitemaps,
+        progress=progress_display(sys.stderr),
     )
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
     _summary("backfill", report)
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .pipeline import status
+    from .commands import status
 
     for line in status(_config(args)):
         print(line)
     return EXIT_OK
+
+
+def progress_display(stream: TextIO) -> Callable[[Progress, RunReport], None]:
+    """A one-line progress bar on a terminal; under cron an INFO line every 30 s (``-v``)."""
+    last = [time.time()]
+    tty = stream.isatty()
+
+    def show(p: Progress, r: RunReport) -> None:
+        now = time.time()
+        eta = p.eta(now)
+        eta_text = f"{eta / 60:.0f} min left" if eta is not None else "estimating"
+        line = f"{p.unit} {p.done_units}/{p.total_units} | fetched {p.fetched} | written {r.written} | failed {r.failed} | {eta_text}"
+        if tty:
+            width = 20
+            filled = int(width * p.done_units / p.total_units) if p.total_units else width
+            print(f"\r[{'#' * filled}{'.' * (width - filled)}] {line}   ", end="", file=stream, flush=True)
+        elif now - last[0] >= 30:
+            last[0] = now
+            log.info("progress %s", line.replace(" | ", " "))
+
+    return show
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,14 +7,16 @@ gives one) and the key, so a user can fix it from the cron mail alone.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
 from .errors import ConfigError
+from .schedule import Policy
+from .urls import split
 
 DEFAULT_USER_AGENT = "cna-jekyll-scraper/0.1 (Jekyll news mirror; python-httpx)"
 CONTENT_MODES = ("page", "feed")
@@ -67,6 +69,18 @@ class Config:
     backfill: BackfillConfig = field(default_factory=BackfillConfig)
 
     @property
+    def policy(self) -> Policy:
+        """What the retry and reporting rules need."""
+        return Policy(
+            max_attempts=self.max_attempts,
+            article_backoff=self.article_backoff,
+            feed_backoff=self.feed_backoff,
+            report_after=self.report_after,
+            max_retry_after=self.http.max_retry_after,
+            wait_in_run=self.http.wait_in_run,
+        )
+
+    @property
     def posts_dir(self) -> Path:
         return self.output / "_posts"
 
@@ -91,6 +105,25 @@ HTTP_KEYS = {
     "max_retry_after": float,
     "backoff": float,
     "wait_in_run": float,
+}
+DAY = 86400.0
+# (least, most) of every number: a value outside is a mistake, not a wish (an infinite
+# delay would hang, 1e29 retries never end, 1e308 seconds overflow the clock).
+BOUNDS: dict[str, tuple[float, float]] = {
+    "timeout": (0.001, 3600),
+    "deadline": (0.001, 6 * 3600),
+    "max_per_host": (1, 64),
+    "delay": (0, 3600),
+    "max_bytes": (1024, 2**31),
+    "retries": (0, 100),
+    "max_retry_after": (0, DAY),
+    "backoff": (0, 3600),
+    "wait_in_run": (0, 3600),
+    "max_attempts": (1, 1000),
+    "report_after": (1, 1000),
+    "article_backoff": (0, 30 * DAY),
+    "feed_backoff": (0, 7 * DAY),
+    "max_misses": (1, 100_000),
 }
 
 
@@ -127,8 +160,8 @@ class _Where:
 def _check_url(where: _Where, key: str, value: object) -> str:
     if not isinstance(value, str):
         raise where.error(key, f"must be a URL, not {type(value).__name__}")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    parts = split(value)
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise where.error(key, f"{value!r} is not an http(s) URL")
     return value.strip()
 
@@ -141,14 +174,38 @@ def _check_str(where: _Where, key: str, value: object) -> str:
     return value.strip()
 
 
+def _number(value: object) -> float | int | None:
+    """A YAML number, or a string YAML 1.1 leaves unread (``1e308``, ``1_000``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        text = value.strip().replace("_", "")
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            return float(text)
+        except ValueError:
+            return None
+    return None
+
+
 def _check_number(where: _Where, key: str, value: object, kind: type) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    number = _number(value)
+    if number is None:
         raise where.error(key, f"must be a number, not {value!r}")
-    if kind is int and not isinstance(value, int):
+    name = key.rsplit(".", 1)[-1]
+    least, most = BOUNDS.get(name, (0, 1e9))
+    if isinstance(number, float) and not math.isfinite(number):
+        raise where.error(key, f"must be a number from {least:g} to {most:g}, not {value!r}")
+    if kind is int and not (isinstance(number, int) or number.is_integer()):
         raise where.error(key, f"must be a whole number, not {value!r}")
-    if value < 0 or (value == 0 and key.rsplit(".", 1)[-1] not in ("delay", "retries", "backoff", "wait_in_run", "article_backoff", "feed_backoff")):
-        raise where.error(key, f"must be positive, not {value!r}")
-    return kind(value)  # type: ignore[no-any-return]
+    if not least <= number <= most:
+        raise where.error(key, f"must be from {least:g} to {most:g}, not {value!r}")
+    return kind(number)  # type: ignore[no-any-return]
 
 
 def parse(text: str, path: Path) -> Config:
@@ -180,6 +237,7 @@ def parse(text: str, path: Path) -> Config:
         raise where.error("feeds", "must be a non-empty list of {name, url}")
     feeds: list[FeedConfig] = []
     seen: dict[str, str] = {}
+    names: dict[str, str] = {}
     for i, item in enumerate(feeds_data):
         key = f"feeds[{i}]"
         if not isinstance(item, dict):
@@ -198,7 +256,11 @@ def parse(text: str, path: Path) -> Config:
         if content not in CONTENT_MODES:
             raise where.error(f"{key}.content", f"must be one of {', '.join(CONTENT_MODES)}, not {content!r}")
         feed_site = _check_str(where, f"{key}.site", item["site"]) if "site" in item else None
-        feeds.append(FeedConfig(_check_str(where, f"{key}.name", item["name"]), url, feed_site, content))
+        name = _check_str(where, f"{key}.name", item["name"])
+        if name in names:
+            raise where.error(f"{key}.name", f"repeats the name of {names[name]} (names tell feeds apart in error lines)")
+        names[name] = key
+        feeds.append(FeedConfig(name, url, feed_site, content))
 
     http_data = data.get("http") or {}
     if not isinstance(http_data, dict):

@@ -1,8 +1,24 @@
-"""The exceptions the scraper raises on purpose.
+"""The exceptions the scraper raises on purpose, and what each one means.
 
-Everything a user can cause or meet (a bad config file, a dead network, a page that
-is not an article) is a ``ScraperError``; the CLI turns each into one line on
-standard error. Any other exception is a bug and is allowed to propagate.
+Everything a user can cause or meet is a ``ScraperError``; the CLI turns each into
+one line on standard error. Behaviour hangs on the class and its fields, never on
+the wording of a message::
+
+    ScraperError                 every foreseeable failure
+    ├── ConfigError              feeds.yaml or the command line is wrong          exit 2
+    ├── AlreadyRunning           another run holds the output folder's lock       exit 3
+    ├── StoreError               output folder or state database unusable         exit 4, ends a run
+    ├── FeedError                a feed's bytes hold no usable items
+    ├── FetchError               a URL could not be fetched: .url .reason .status .transient
+    │   ├── RetryLater           the host asked for a pause (429/503, Retry-After): .retry_after
+    │   ├── OffSite              a redirect to a host we do not fetch from
+    │   └── RobotsDenied         robots.txt disallows the URL for our User-Agent
+    └── ExtractError             a page could not be turned into an article: .url .reason
+        ├── NotAnArticle         no article at all (CNA's not-found page, a hub, no text)
+        └── LayoutChanged        looks like an article, but the expected skeleton is missing
+
+Per item (one feed, one article) the runner records any of these as that item's
+outcome and goes on; only ``StoreError`` and ``AlreadyRunning`` end a run.
 """
 
 from __future__ import annotations
@@ -13,29 +29,15 @@ class ScraperError(Exception):
 
 
 class ConfigError(ScraperError):
-    """``feeds.yaml`` (or a command-line override) is wrong; names the file and key."""
+    """``feeds.yaml`` (or a command-line value) is wrong; names the file and key."""
 
 
-class FetchError(ScraperError):
-    """A URL could not be fetched: network, HTTP status, size or time limits."""
-
-    def __init__(self, url: str, reason: str, *, transient: bool = False) -> None:
-        super().__init__(f"{url}: {reason}")
-        self.url = url
-        self.reason = reason
-        self.transient = transient
+class AlreadyRunning(ScraperError):
+    """Another run holds the lock of this output folder."""
 
 
-class RetryLater(FetchError):
-    """The server asked us to come back later (429/503 with ``Retry-After``)."""
-
-    def __init__(self, url: str, reason: str, retry_after: float) -> None:
-        super().__init__(url, reason, transient=True)
-        self.retry_after = retry_after
-
-
-class OffSite(FetchError):
-    """A redirect to a host we do not fetch articles from (another CNA site, YouTube)."""
+class StoreError(ScraperError):
+    """The output folder or the state database cannot be used."""
 
 
 class FeedError(ScraperError):
@@ -45,6 +47,42 @@ class FeedError(ScraperError):
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
+
+
+class FetchError(ScraperError):
+    """A URL could not be fetched: network, HTTP status, size or time limits.
+
+    ``status`` is the HTTP status when the server answered one; ``transient`` says a
+    later try may succeed (network trouble, 5xx, time limits).
+    """
+
+    def __init__(self, url: str, reason: str, *, status: int | None = None, transient: bool = False) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+        self.status = status
+        self.transient = transient
+
+    @property
+    def gone(self) -> bool:
+        """The server says the resource is no more (404 or 410)."""
+        return self.status in (404, 410)
+
+
+class RetryLater(FetchError):
+    """The server asked us to come back later (429/503 with ``Retry-After``)."""
+
+    def __init__(self, url: str, reason: str, retry_after: float, *, status: int | None = None) -> None:
+        super().__init__(url, reason, status=status, transient=True)
+        self.retry_after = retry_after
+
+
+class OffSite(FetchError):
+    """A redirect to a host we do not fetch articles from (another CNA site, YouTube)."""
+
+
+class RobotsDenied(FetchError):
+    """The site's robots.txt disallows the URL for our User-Agent."""
 
 
 class ExtractError(ScraperError):
@@ -57,16 +95,11 @@ class ExtractError(ScraperError):
 
 
 class NotAnArticle(ExtractError):
-    """The page is no article at all (CNA's 404 page, a newsletter hub)."""
+    """The page is no article at all (CNA's not-found page served as 200, a hub, no text).
+
+    A feed's item that gives one is skipped for good; a backfill walk counts it as a miss.
+    """
 
 
 class LayoutChanged(ExtractError):
-    """The page looks like an article but the expected skeleton is missing."""
-
-
-class StoreError(ScraperError):
-    """The output folder or the state database cannot be used."""
-
-
-class AlreadyRunning(ScraperError):
-    """Another run holds the lock for this output folder."""
+    """The page looks like an article, but the expected skeleton is missing."""

@@ -1,4 +1,4 @@
-"""Feed bytes -> FeedEntry list (the feedparser boundary; pure).
+"""Feed bytes -> Job list (the feedparser boundary; pure).
 
 feedparser gets the bytes, so it sees the XML declaration and BOM itself. A feed
 that is broken but still yields items is used, with a warning; one that yields
@@ -11,14 +11,12 @@ import calendar
 import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import feedparser
 
 from .errors import FeedError
-from .models import FeedEntry
-from .sites import cna, digest, identity
-from .urls import strip_tracking
+from .models import Job
+from .urls import digest, feed_article, identity, is_web
 
 # A pubDate this far ahead of the clock is a feed bug; the page's own time is used instead.
 FUTURE_SLACK = timedelta(hours=1)
@@ -26,32 +24,20 @@ FUTURE_SLACK = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class FeedResult:
-    entries: tuple[FeedEntry, ...]
+    entries: tuple[Job, ...]
     skipped: tuple[str, ...]  # one line per item not taken, for the log
     warning: str | None  # set when the feed is malformed but usable
 
 
-def article_link(link: str, feed_url: str) -> tuple[str, str] | None:
-    """(link without tracking, 12-digit id) when ``link`` is a CNA article URL on a CNA
-    host or on the feed's own host; None otherwise."""
-    link = strip_tracking(link.strip())
-    parts = urlsplit(link)
-    if parts.scheme not in ("http", "https"):
-        return None
-    feed_host = urlsplit(feed_url).netloc.lower()
-    if parts.netloc.lower() != feed_host and (parts.hostname or "").lower() not in cna.HOSTS:
-        return None
-    match = cna.ARTICLE_PATH.match(parts.path)
-    if not match:
-        return None
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, "")), match.group(2)
-
-
 def _published(entry: feedparser.FeedParserDict) -> datetime | None:
+    """The item's date; None when it has none, or one no clock can hold (year 0, year 10000)."""
     for key in ("published_parsed", "updated_parsed"):
         parsed = entry.get(key)
         if parsed:
-            return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            try:
+                return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            except (ValueError, OverflowError, OSError, TypeError):
+                return None
     return None
 
 
@@ -74,7 +60,7 @@ def _content(item: feedparser.FeedParserDict) -> str | None:
     return best or None
 
 
-def _site_entry(item: feedparser.FeedParserDict, feed_url: str, channel_link: str, guids: dict[str, str], skipped: list[str]) -> FeedEntry | None:
+def _site_entry(item: feedparser.FeedParserDict, feed_url: str, channel_link: str, guids: dict[str, str], skipped: list[str]) -> Job | None:
     """An item of a feed with its own site: any link; identity by link, else GUID, else text."""
     link = (item.get("link") or "").strip()
     guid = (item.get("id") or "").strip()
@@ -83,20 +69,20 @@ def _site_entry(item: feedparser.FeedParserDict, feed_url: str, channel_link: st
         seen = guids.setdefault(guid, link)
         if seen != link:
             skipped.append(f"GUID {guid!r} repeats for {seen} and {link}; identity by link")
-    if link.startswith(("http://", "https://")):
+    if is_web(link):
         key = identity(link)
         url = link
     elif guid:
         key = digest("guid:" + guid)
-        url = guid if guid.startswith(("http://", "https://")) else channel_link or feed_url
+        url = guid if is_web(guid) else channel_link if is_web(channel_link) else feed_url
     elif content:
         key = digest("text:" + content)
-        url = channel_link or feed_url
+        url = channel_link if is_web(channel_link) else feed_url
     else:
         skipped.append(f"item {item.get('title', '')!r} has no link, GUID or text")
         return None
     author = (item.get("author") or "").strip() or None
-    return FeedEntry(url=url, article_id=key, title=(item.get("title") or "").strip(), published=None, feed_url=feed_url, author=author, content=content, guid=guid or None)
+    return Job(article_id=key, url=url, source=feed_url, title=(item.get("title") or "").strip(), author=author, content=content, guid=guid or None)
 
 
 def parse(data: bytes, feed_url: str, now: datetime, content_type: str | None = None, *, any_site: bool = False) -> FeedResult:
@@ -107,7 +93,7 @@ def parse(data: bytes, feed_url: str, now: datetime, content_type: str | None = 
     """
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(data, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
-    entries: list[FeedEntry] = []
+    entries: list[Job] = []
     skipped: list[str] = []
     seen: set[str] = set()
     guids: dict[str, str] = {}
@@ -124,7 +110,7 @@ def parse(data: bytes, feed_url: str, now: datetime, content_type: str | None = 
         if not link:
             skipped.append(f"item {item.get('title', '')!r} has no link")
             continue
-        found = article_link(link, feed_url)
+        found = feed_article(link, feed_url)
         if found is None:
             skipped.append(f"{link} is not a CNA article URL")
             continue
@@ -133,7 +119,7 @@ def parse(data: bytes, feed_url: str, now: datetime, content_type: str | None = 
             continue
         seen.add(aid)
         published = _dated(item, url, now, skipped)
-        entries.append(FeedEntry(url=url, article_id=aid, title=(item.get("title") or "").strip(), published=published, feed_url=feed_url))
+        entries.append(Job(article_id=aid, url=url, source=feed_url, title=(item.get("title") or "").strip(), published=published))
     if not parsed.entries:
         if parsed.bozo:
             raise FeedError(feed_url, f"not a feed ({_bozo(parsed)})")

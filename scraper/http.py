@@ -1,10 +1,13 @@
 """The only module that speaks HTTP: client, per-host limits, retries, size and time caps.
 
+(robots.txt is ``robots``'s, the retry rules are ``schedule``'s; this module applies them.)
+
 Policy (see README, "Reliability"):
 - connect/read timeout on every request and a total deadline on every response, so a
   server that drips a byte a second cannot hang a run;
-- a cap on the decoded body, checked while reading, so a gzip bomb is refused after
-  ``max_bytes`` and never decompressed into memory;
+- a cap on the decoded body, applied as bytes come out of the decoder (we decode
+  gzip and deflate ourselves, with a byte budget), so a gzip bomb is refused after
+  ``max_bytes`` and never decompressed into memory; stacked encodings are refused;
 - redirects followed by hand: at most ``MAX_REDIRECTS``, loops end with an error, and
   a redirect to a host outside ``allowed_hosts`` is refused;
 - 429 and 503 honour ``Retry-After`` (seconds or an HTTP date) per host, capped;
@@ -17,19 +20,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
-from urllib.robotparser import RobotFileParser
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
+from . import schedule
 from .config import HttpConfig
 from .errors import FetchError, OffSite, RetryLater
-from .urls import host_of
+from .urls import host_of, is_web, resolve
 
 log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
@@ -50,19 +53,71 @@ class Response:
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:
-    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date."""
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date; None when it is
+    neither (``²`` is a digit to ``str.isdigit`` but no number to ``float``)."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        return float(min(int(value[:12]), 10**11))
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        return max(0.0, when.timestamp() - now)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - now)
+
+
+class Decoder:
+    """Content-Encoding decoded by hand with a byte budget: each call returns at most what
+    the budget leaves, so a bomb is refused after ``budget`` bytes, whatever it expands to."""
+
+    def __init__(self, encoding: str | None, budget: int, url: str) -> None:
+        codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip() and c.strip().lower() != "identity"]
+        if len(codings) > 1:
+            raise FetchError(url, f"stacked content encodings ({encoding}) refused")
+        self.coding = codings[0] if codings else None
+        if self.coding not in (None, "gzip", "x-gzip", "deflate"):
+            raise FetchError(url, f"content encoding {self.coding!r} not supported")
+        self.budget = budget
+        self.url = url
+        self.size = 0
+        self._z = self._new() if self.coding else None
+        self._raw_deflate_tried = False
+
+    def _new(self, wbits: int | None = None) -> zlib._Decompress:
+        if wbits is None:
+            wbits = 16 + zlib.MAX_WBITS if self.coding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        return zlib.decompressobj(wbits)
+
+    def _count(self, data: bytes) -> bytes:
+        self.size += len(data)
+        if self.size > self.budget:
+            raise FetchError(self.url, f"body over the {self.budget}-byte cap (decoded)")
+        return data
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self._z is None:
+            return self._count(chunk)
+        out = []
+        data = chunk
+        while data:
+            try:
+                piece = self._z.decompress(data, self.budget - self.size + 1)
+            except zlib.error as exc:
+                if self.coding == "deflate" and not self._raw_deflate_tried and self.size == 0:
+                    self._raw_deflate_tried = True  # servers send raw deflate as often as zlib's
+                    self._z = self._new(-zlib.MAX_WBITS)
+                    continue
+                raise FetchError(self.url, f"body does not decode as {self.coding} ({exc})") from exc
+            out.append(self._count(piece))
+            data = self._z.unconsumed_tail
+            if self._z.eof and self._z.unused_data:
+                data = self._z.unused_data  # another gzip member follows
+                self._z = self._new()
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        return self._count(self._z.flush()) if self._z is not None else b""
 
 
 class HostLimiter:
@@ -99,6 +154,15 @@ class HostLimiter:
             until = self.clock() + seconds
             self.blocked_until[host] = max(self.blocked_until.get(host, 0.0), until)
 
+    def pauses(self) -> dict[str, float]:
+        with self._lock:
+            return dict(self.blocked_until)
+
+    def restore(self, pauses: dict[str, float]) -> None:
+        with self._lock:
+            for host, until in pauses.items():
+                self.blocked_until[host] = max(self.blocked_until.get(host, 0.0), until)
+
 
 class Http:
     """A polite HTTP client. Thread-safe; one per run."""
@@ -106,40 +170,36 @@ class Http:
     def __init__(self, config: HttpConfig, transport: httpx.BaseTransport | None = None) -> None:
         self.config = config
         self.limiter = HostLimiter(config.max_per_host, config.delay)
+        self.policy = schedule.Policy(max_retry_after=config.max_retry_after, wait_in_run=config.wait_in_run)
         self.requests = 0  # sent, for reports and tests
+        self.per_host: dict[str, list[int]] = {}  # host -> [requests, bytes read]
         # exponential backoff with jitter between tries of one request
         self._backoff = wait_exponential(multiplier=config.backoff, max=config.backoff * 30) + wait_random(0, config.backoff)
         self._count_lock = threading.Lock()
-        self._robots: dict[str, RobotFileParser] = {}
+        # No cap on pooled connections: a request abandoned at the deadline keeps its
+        # connection until the server lets go, and must not starve healthy hosts. The
+        # per-host limiter is what bounds the requests in flight.
         self.client = httpx.Client(
             headers={"User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(config.timeout),
             follow_redirects=False,
             transport=transport,
-            limits=httpx.Limits(max_connections=max(10, config.max_per_host * 4)),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=max(10, config.max_per_host * 4)),
         )
 
-    def allowed_by_robots(self, url: str) -> bool:
-        """Whether the site's robots.txt lets our User-Agent fetch ``url``; read once per host per run.
+    def pauses(self) -> dict[str, float]:
+        """Hosts that asked us to wait, and until when (to keep across runs)."""
+        return self.limiter.pauses()
 
-        A robots.txt that cannot be fetched (404, network) allows everything, as crawlers
-        conventionally do; a 401/403 disallows everything.
-        """
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
+    def restore_pauses(self, pauses: dict[str, float]) -> None:
+        self.limiter.restore(pauses)
+
+    def _count(self, host: str, requests: int = 0, size: int = 0) -> None:
         with self._count_lock:
-            parser = self._robots.get(origin)
-        if parser is None:
-            parser = RobotFileParser()
-            try:
-                response = self.get(origin + "/robots.txt", accept="text/plain")
-                parser.parse(response.content.decode("utf-8", errors="replace").splitlines())
-            except FetchError as exc:
-                parser.parse(["User-agent: *", "Disallow: /"] if exc.reason in ("HTTP 401", "HTTP 403") else [])
-            parser.modified()  # can_fetch() answers False until the file counts as read
-            with self._count_lock:
-                self._robots[origin] = parser
-        return parser.can_fetch(self.config.user_agent, url)
+            self.requests += requests
+            counts = self.per_host.setdefault(host, [0, 0])
+            counts[0] += requests
+            counts[1] += size
 
     def close(self) -> None:
         self.client.close()
@@ -163,14 +223,10 @@ class Http:
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, RetryLater):
-                return exc.retry_after
-            return float(self._backoff(state))
+            return schedule.wait_before_retry(exc, float(self._backoff(state)))
 
         def retryable(exc: BaseException) -> bool:
-            if isinstance(exc, RetryLater):
-                return exc.retry_after <= self.config.wait_in_run
-            return isinstance(exc, FetchError) and exc.transient
+            return schedule.retry_within_run(exc, self.policy)
 
         retrying = Retrying(
             stop=stop_after_attempt(max(1, self.config.retries)),
@@ -207,10 +263,10 @@ class Http:
                 )
             location = response.headers.get("location")
             if not location:
-                raise FetchError(current, f"HTTP {response.status} redirect without a Location")
-            target = urljoin(current, location)
-            if not target.startswith(("http://", "https://")):
-                raise FetchError(current, f"redirect to a non-web URL {target!r}")
+                raise FetchError(current, f"HTTP {response.status} redirect without a Location", status=response.status)
+            target = resolve(location, current)
+            if target is None:
+                raise FetchError(current, f"redirect to a URL that is no web address ({location[:200]!r})", status=response.status)
             if allowed_hosts is not None and host_of(target) not in allowed_hosts:
                 raise OffSite(url, f"redirect to another site ({host_of(target)}) refused")
             if target in seen:
@@ -221,10 +277,11 @@ class Http:
         raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
 
     def _send(self, url: str, headers: dict[str, str]) -> Response:
+        if not is_web(url):
+            raise FetchError(url, "not an http(s) URL that can be fetched")
         host = host_of(url)
         with self.limiter.slot(host, url):
-            with self._count_lock:
-                self.requests += 1
+            self._count(host, requests=1)
             return self._watched(url, headers, host)
 
     def _watched(self, url: str, headers: dict[str, str], host: str) -> Response:
@@ -264,7 +321,7 @@ class Http:
             raise FetchError(url, f"timed out ({type(exc).__name__})", transient=True) from exc
         except httpx.TransportError as exc:
             raise FetchError(url, f"network error: {exc or type(exc).__name__}", transient=True) from exc
-        except httpx.InvalidURL as exc:
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
             raise FetchError(url, f"invalid URL: {exc}") from exc
 
     def _read(self, url: str, r: httpx.Response, started: float, host: str) -> Response:
@@ -272,34 +329,33 @@ class Http:
         if status in (429, 503):
             delay = retry_after_seconds(r.headers.get("retry-after"), time.time())
             if delay is not None:
-                delay = min(delay, self.config.max_retry_after)
+                delay = schedule.host_pause(delay, self.policy)
                 self.limiter.block(host, delay)
-                raise RetryLater(url, f"HTTP {status}, Retry-After {delay:.0f} s", delay)
-            raise FetchError(url, f"HTTP {status}", transient=True)
+                raise RetryLater(url, f"HTTP {status}, Retry-After {delay:.0f} s", delay, status=status)
+            raise FetchError(url, f"HTTP {status}", status=status, transient=True)
         if status >= 500:
-            raise FetchError(url, f"HTTP {status}", transient=True)
+            raise FetchError(url, f"HTTP {status}", status=status, transient=True)
         if status == 410:
-            raise FetchError(url, "HTTP 410 Gone")
+            raise FetchError(url, "HTTP 410 Gone", status=status)
         if status >= 400:
-            raise FetchError(url, f"HTTP {status}")
+            raise FetchError(url, f"HTTP {status}", status=status)
         headers = {k.lower(): v for k, v in r.headers.items()}
         if status in REDIRECTS or status == 304:
             return Response(url, status, b"", None, headers.get("etag"), headers.get("last-modified"), headers=headers)
         if status != 200:
-            raise FetchError(url, f"HTTP {status} (expected 200)")
-        declared = r.headers.get("content-length")
-        encoded = "content-encoding" in r.headers
-        if declared and declared.isdigit() and not encoded and int(declared) > self.config.max_bytes:
+            raise FetchError(url, f"HTTP {status} (expected 200)", status=status)
+        declared = r.headers.get("content-length", "")
+        encoding = r.headers.get("content-encoding")
+        if declared.isascii() and declared.isdigit() and not encoding and int(declared) > self.config.max_bytes:
             raise FetchError(url, f"body of {int(declared)} bytes is over the {self.config.max_bytes}-byte cap")
+        decoder = Decoder(encoding, self.config.max_bytes, url)
         chunks = []
-        size = 0
-        for chunk in r.iter_bytes():
-            size += len(chunk)
-            if size > self.config.max_bytes:
-                raise FetchError(url, f"body over the {self.config.max_bytes}-byte cap (decoded)")
+        for chunk in r.iter_raw():
+            self._count(host, size=len(chunk))
+            chunks.append(decoder.feed(chunk))
             if time.monotonic() - started > self.config.deadline:
                 raise FetchError(url, f"response took over the {self.config.deadline:.0f} s deadline", transient=True)
-            chunks.append(chunk)
+        chunks.append(decoder.flush())
         return Response(
             url=str(r.url),
             status=200,

@@ -7,17 +7,24 @@ from datetime import datetime
 
 
 @dataclass(frozen=True)
-class FeedEntry:
-    """One item of a feed that points at an article."""
+class Job:
+    """One article, from the feed (or backfill) that found it to the writer: the one record.
 
-    url: str  # the link as the feed gave it (CNA feeds: tracking parameters stripped)
+    The feed reader makes it, the state keeps it between runs, the runner fetches and
+    writes it. ``content`` set means the feed carries the text and no page is fetched.
+    """
+
     article_id: str  # the identity: CNA's 12-digit id, else a hash of the link, GUID or text
-    title: str
-    published: datetime | None  # tz-aware; the item's pubDate
-    feed_url: str
+    url: str  # where the page is fetched from; for other sites also the post's link
+    source: str  # the feed's URL, "walk", "backfill" or "fetch"
+    title: str = ""
+    published: datetime | None = None  # tz-aware; the item's pubDate
+    site: str | None = None  # the feed's own site name; None: the config's
     author: str | None = None  # the item's author, where the feed names one
-    content: str | None = None  # the item's full text (content:encoded, else the longest summary)
+    content: str | None = None  # the item's full text (content: feed): written as it is
     guid: str | None = None  # the item's GUID (feeds with their own site)
+    attempts: int = 0  # failed tries so far, across runs
+    walk: bool = False  # a guessed id of a backfill walk: "nothing there" is a miss, not a failure
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class RunReport:
     failed: int = 0
     skipped: int = 0
     unchanged: int = 0
+    deferred: int = 0
     gave_up: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 

@@ -123,7 +123,9 @@ def test_category_filter_and_robots_txt_are_honoured(server: Server, corpus: Pat
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    assert proc.returncode == 0, proc.stderr
+    # a disallowed article is skipped and said once, as an error line: exit status 1
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == "scraper: ERROR: robots.txt of 127.0.0.1 disallows 1 article(s) for our User-Agent; skipped\n"
     assert ids_written(tmp_path) == ["202308230260"]  # aopl only; 004 is aopl but disallowed
     assert server.hits["/news/aopl/202308230370.aspx"] == 0
     assert server.hits["/news/ahel/202308230179.aspx"] == 0

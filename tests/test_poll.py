@@ -13,7 +13,7 @@ import feedparser
 import pytest
 
 from scraper.cli import main
-from scraper.store import Store
+from scraper.postfiles import PostFiles
 from tests.helpers import POST_RE, front_matter, jekyll_build
 from tests.server import Reply, Request, Server
 from tests.sitebuilder import FEED, config, corpus_urls, item, path_of, posts_in, real_feed, serve_pages, with_id
@@ -121,12 +121,11 @@ def test_page_that_always_fails_is_reported_after_the_limit(server: Server, corp
 
 def test_second_poll_while_one_runs_exits_at_once_touching_nothing(server: Server, corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg, _ = setup_intworld(server, corpus, tmp_path)
-    store = Store(tmp_path / "out", tmp_path / "out" / ".scraper" / "state.db")
-    with store.lock("poll"):
+    with PostFiles(tmp_path / "out").lock("poll"):
         assert poll(cfg) == 3
-    store.close()
     assert "another `scraper poll`" in capsys.readouterr().err
     assert server.hits == {} and posts_in(tmp_path) == []
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == [".scraper", "poll.lock"]  # no state, no _posts
 
 
 def test_dry_run_lists_and_writes_nothing(server: Server, corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -191,7 +190,7 @@ BAD_CONFIGS = [
     ("site: x\noutput: o\nfeeds:\n  - name: a\n    url: feeds.example.com/rss\n", "feeds.yaml:5: feeds[0].url: 'feeds.example.com/rss' is not an http(s) URL"),
     ("site: x\noutput: o\nfeeds:\n  - name: a\n    url: https://x.example/rss\n    colour: red\n", "feeds.yaml:6: feeds[0].colour: unknown key"),
     ("site: x\noutput: o\nfeeds:\n  - name: a\n    url: https://x.example/rss\nhttp:\n  delay: soon\n", "feeds.yaml:7: http.delay: must be a number"),
-    ("site: x\noutput: o\nfeeds:\n  - name: a\n    url: https://x.example/rss\nhttp:\n  max_per_host: 0\n", "http.max_per_host: must be positive"),
+    ("site: x\noutput: o\nfeeds:\n  - name: a\n    url: https://x.example/rss\nhttp:\n  max_per_host: 0\n", "http.max_per_host: must be from 1 to 64, not 0"),
     ("site: x\nfeeds:\n  - name: a\n    url: https://x.example/rss\n", "feeds.yaml:1: output: is missing"),
     ("site: [x\n", "feeds.yaml:2: not valid YAML"),
     ("- just\n- a list\n", "must be a mapping"),

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from lxml import html as lhtml
 
 from scraper import clean, posts
+from scraper.errors import ExtractError
 from tests.helpers import POST_RE
 
 
@@ -47,8 +48,8 @@ def test_sample_post_date_and_comment_agree() -> None:
 
 
 def test_naive_date_is_refused() -> None:
-    with pytest.raises(ValueError):
-        posts.render(title="t", url="u", date=datetime(2022, 1, 1), site="S", body="")
+    with pytest.raises(ExtractError, match="has no zone"):
+        posts.render(title="t", url="https://example.org/a", date=datetime(2022, 1, 1), site="S", body="")
 
 
 TRICKY = st.sampled_from(

@@ -3,17 +3,15 @@
 A site module offers ``claims(url, data) -> bool`` (is this page one of mine?) and
 ``extract(data, url, charset) -> Article``. ``SITES`` lists them, most specific
 first; ``generic`` (any news page) comes last and claims everything. Adding a site is
-one module here, one line in ``SITES`` and one test.
+one module here, one line in ``SITES`` and one test. URL and id rules are ``urls``'s.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Protocol
 
 from ..models import Article
-from ..urls import strip_tracking
 from . import cna, generic
 
 
@@ -23,7 +21,7 @@ class Site(Protocol):
     def extract(self, data: bytes, url: str, charset: str | None = None) -> Article: ...
 
 
-SITES: tuple[Site, ...] = (cna, generic)  # type: ignore[assignment]
+SITES: tuple[Site, ...] = (cna, generic)
 
 
 def extractor_for(url: str, data: bytes) -> Callable[[bytes, str, str | None], Article]:
@@ -32,21 +30,3 @@ def extractor_for(url: str, data: bytes) -> Callable[[bytes, str, str | None], A
         if site.claims(url, data):
             return site.extract
     return generic.extract
-
-
-def identity(url: str) -> str:
-    """An article's identity from its URL: CNA's 12-digit id, else a hash of the link
-    without tracking parameters and fragment (12 hex digits, safe in a file name)."""
-    return cna.article_id(url) or digest(normalise(url))
-
-
-def normalise(url: str) -> str:
-    """The link as identity: no tracking parameters or fragment, lower-case scheme and host."""
-    stripped = strip_tracking(url.strip())
-    scheme, _, rest = stripped.partition("://")
-    host, slash, path = rest.partition("/")
-    return f"{scheme.lower()}://{host.lower()}{slash}{path}"
-
-
-def digest(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]

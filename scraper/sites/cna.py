@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
+from datetime import datetime
 
 from .. import clean
 from ..errors import ExtractError, LayoutChanged, NotAnArticle
 from ..models import Article, Photo
 from ..page import Element, classes, find_class, metas, parse, text_of
-from ..urls import absolute
+from ..urls import TAIPEI, absolute, cna_canonical, cna_id
 
-TAIPEI = timezone(timedelta(hours=8), "Asia/Taipei")  # no DST since 1979
-HOSTS = frozenset({"www.cna.com.tw", "cna.com.tw", "m.cna.com.tw"})
-ARTICLE_PATH = re.compile(r"^/news/([a-z0-9]+)/(\d{12})(?:-\d+)?\.aspx$", re.I)
 PLACEHOLDER = "pic_fb.jpg"
 TRUNCATION = "已過查詢時效"
 COPYRIGHT = "本網站之文字、圖片及影音"
@@ -50,43 +46,12 @@ CLUTTER = frozenset(
 )
 
 
-def article_id(url: str) -> str | None:
-    """The 12-digit id of a CNA article URL on a CNA host, or None."""
-    parts = urlsplit(url.strip())
-    if (parts.hostname or "").lower() not in HOSTS:
-        return None
-    m = ARTICLE_PATH.match(parts.path)
-    return str(m.group(2)) if m else None
-
-
 _CANONICAL = re.compile(rb"""<link[^>]+href=["']https?://(?:www\.|m\.)?cna\.com\.tw/news/[a-z0-9]+/\d{12}""", re.I)
 
 
 def claims(url: str, data: bytes) -> bool:
     """A CNA article page: on a CNA host, or (a mirror, a saved copy) with a CNA canonical link."""
-    return article_id(url) is not None or _CANONICAL.search(data[:65536]) is not None
-
-
-def id_in_path(url: str) -> str | None:
-    """The id in a ``/news/<slug>/<id>.aspx`` path on any host (a mirror, a test server)."""
-    m = ARTICLE_PATH.match(urlsplit(url.strip()).path)
-    return str(m.group(2)) if m else None
-
-
-def canonical_url(url: str) -> str | None:
-    """``https://www.cna.com.tw/news/<slug>/<id>.aspx``: lower-case, no query, fragment or ``-1``."""
-    parts = urlsplit(url.strip())
-    if (parts.hostname or "").lower() not in HOSTS:
-        return None
-    m = ARTICLE_PATH.match(parts.path)
-    if not m:
-        return None
-    return f"https://www.cna.com.tw/news/{m.group(1).lower()}/{m.group(2)}.aspx"
-
-
-def page_url(article: str, slug: str = "aall") -> str:
-    """A URL that serves article ``article``: CNA answers any slug with the article."""
-    return f"https://www.cna.com.tw/news/{slug}/{article}.aspx"
+    return cna_id(url) is not None or _CANONICAL.search(data[:65536]) is not None
 
 
 def parse_time(value: str) -> datetime | None:
@@ -168,8 +133,8 @@ def _related(block: Element, base: str) -> str:
     for a in block.iter("a"):
         href = absolute(a.get("href") or "", base)
         label = " ".join(_text(a).split())
-        if href and label and article_id(href):
-            links.append(f'<li><a href="{clean.attr(canonical_url(href) or href)}">{clean.text(label)}</a></li>')
+        if href and label and cna_id(href):
+            links.append(f'<li><a href="{clean.attr(cna_canonical(href) or href)}">{clean.text(label)}</a></li>')
     if not links:
         return ""
     title_el = find_class(block, "moreArticle-title")
@@ -274,19 +239,19 @@ def extract(data: bytes, url: str, charset: str | None = None) -> Article:
         raise LayoutChanged(url, "CNA's layout seems to have changed: no h1 title in div.centralContent")
     canon = None
     for candidate in [link.get("href") or "" for link in root.iter("link") if link.get("rel") == "canonical"] + meta.get("og:url", []):
-        canon = canonical_url(candidate)
+        canon = cna_canonical(candidate)
         if canon:
             break
     article_el = central.getparent()
     while article_el is not None and article_el.tag != "article":
         article_el = article_el.getparent()
     if canon is None and article_el is not None:
-        canon = canonical_url(article_el.get("data-canonical-url") or "")
+        canon = cna_canonical(article_el.get("data-canonical-url") or "")
     if canon is None:
-        canon = canonical_url(url)
+        canon = cna_canonical(url)
     if canon is None:
         raise NotAnArticle(url, "no CNA article URL (canonical link, og:url or the URL itself)")
-    aid = article_id(canon)
+    aid = cna_id(canon)
     assert aid is not None
 
     paragraph = _article_paragraph(central)
@@ -349,12 +314,4 @@ def extract(data: bytes, url: str, charset: str | None = None) -> Article:
     )
 
 
-def parse_id_date(aid: str) -> datetime | None:
-    """The day an id was issued (``YYYYMMDD`` + serial), for planning a backfill."""
-    try:
-        return datetime.strptime(aid[:8], "%Y%m%d").replace(tzinfo=TAIPEI)
-    except ValueError:
-        return None
-
-
-__all__ = ["TAIPEI", "ExtractError", "article_id", "canonical_url", "extract", "page_url", "parse_time"]
+__all__ = ["ExtractError", "claims", "extract", "parse_time"]

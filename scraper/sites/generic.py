@@ -15,6 +15,7 @@ from .. import clean
 from ..errors import ExtractError, NotAnArticle
 from ..models import Article
 from ..page import decode
+from ..urls import identity
 
 
 def claims(url: str, data: bytes) -> bool:
@@ -44,12 +45,10 @@ def extract(data: bytes, url: str, charset: str | None = None) -> Article:
     if meta is not None and meta.date:
         try:
             published = datetime.fromisoformat(meta.date)
-        except ValueError:
+        except (ValueError, TypeError):
             published = None
     if published is not None and published.tzinfo is None:
         published = published.replace(tzinfo=UTC)  # a bare date: the day, not a guessed hour
-    from . import identity
-
     title = (meta.title if meta is not None and meta.title else "") or url
     body = clean.clean_html(html, url)
     return Article(

@@ -1,0 +1,249 @@
+"""The only module that touches ``<output>``: post files, their names, the run locks.
+
+- A post is written atomically: a dot-named temporary file in ``_posts`` itself (Jekyll
+  ignores it; the same file system, so the rename cannot fail with EXDEV), fsync, a
+  link that refuses to replace anything, fsync of the folder. An existing file is
+  never overwritten.
+- A name is free when no file holds it and no post of the days around it has the same
+  URL once Jekyll slugs the name (「美中會談：進展有限」 and 「美中會談「進展有限」」 are one
+  URL to Jekyll): otherwise the article's id goes before ``.md``.
+- Which article a file holds is read from its ``from:`` line, with a bounded read of
+  regular files only: a FIFO or a link to ``/dev/zero`` in ``_posts`` is passed over.
+- The run locks live in ``<output>/.scraper``: two configs on one output folder share them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+from . import posts
+from .errors import AlreadyRunning, StoreError
+from .models import Post
+from .urls import identity
+
+log = logging.getLogger(__name__)
+FRONT_MATTER_BYTES = 4096  # the from: line sits in the first lines of every post
+TMP_PREFIX = ".tmp-"
+_OS_REASONS = {errno.ENOSPC: "disk full", errno.EROFS: "read-only file system", errno.EACCES: "permission denied", errno.EDQUOT: "disk quota exceeded"}
+
+
+def reason(exc: OSError) -> str:
+    return _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_head(path: Path, limit: int = FRONT_MATTER_BYTES) -> bytes | None:
+    """The first ``limit`` bytes of a regular file; None for anything else (FIFO, device,
+    a link to one, a folder) or a file that cannot be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, limit)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def from_line(head: bytes) -> str | None:
+    """The URL of the ``from:`` line in a post's front matter."""
+    for line in head.decode("utf-8", errors="replace").splitlines()[:12]:
+        if line.startswith("from: "):
+            return line[6:].strip()
+    return None
+
+
+class PostFiles:
+    """The ``_posts`` folder and the locks of one output site."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.posts_dir = output / "_posts"
+        self.lock_dir = output / ".scraper"
+        self._by_slug: dict[str, list[str]] | None = None  # Jekyll slug -> file names, read on first need
+        self._by_day: dict[str, list[str]] = {}  # "YYYY-MM-DD" -> file names
+        self._owners: dict[str, str | None] = {}  # file name -> article id, as read this run
+
+    # ---------------------------------------------------------------- locks
+
+    @contextlib.contextmanager
+    def lock(self, kind: str) -> Iterator[None]:
+        """An exclusive lock for one kind of run on this output folder; a second one exits at once."""
+        path = self.lock_dir / f"{kind}.lock"
+        try:
+            self.lock_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot open the run lock: {reason(exc)}") from exc
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+                raise AlreadyRunning(f"another `scraper {kind}` (pid {holder}) is running on {self.output}; this one exits") from None
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)
+
+    # ---------------------------------------------------------------- reading
+
+    def prepare(self) -> None:
+        """Create ``_posts`` and remove temporary files of runs that died (SIGKILL, power loss)."""
+        try:
+            self.posts_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{exc.filename}: cannot create folder: {reason(exc)}") from exc
+        for tmp in self.posts_dir.glob(TMP_PREFIX + "*"):
+            pid = tmp.name[len(TMP_PREFIX) :].split("-", 1)[0]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+
+    def has_posts(self) -> bool:
+        return self.posts_dir.is_dir() and any(self.posts_dir.glob("*.md"))
+
+    def owner(self, name: str) -> str | None:
+        """The article id the post file ``name`` names in its ``from:`` line."""
+        if name not in self._owners:
+            head = read_head(self.posts_dir / name)
+            url = from_line(head) if head else None
+            self._owners[name] = identity(url) if url else None
+        return self._owners[name]
+
+    def scan(self) -> Iterator[tuple[str, str | None, bytes]]:
+        """(file name, ``from:`` URL, text head) of every regular ``.md`` file in ``_posts``."""
+        if not self.posts_dir.is_dir():
+            return
+        for entry in sorted(os.scandir(self.posts_dir), key=lambda e: e.name):
+            if not entry.name.endswith(".md") or entry.name.startswith("."):
+                continue
+            head = read_head(Path(entry.path))
+            if head is None:
+                log.warning("%s: not a regular file; passed over", entry.path)
+                continue
+            yield entry.name, from_line(head), head
+
+    def _slug_index(self) -> dict[str, list[str]]:
+        if self._by_slug is None:
+            self._by_slug = {}
+            with contextlib.suppress(FileNotFoundError):
+                for entry in os.scandir(self.posts_dir):
+                    if entry.name.endswith(".md") and not entry.name.startswith("."):
+                        self._index(entry.name)
+        return self._by_slug
+
+    def _index(self, name: str) -> None:
+        assert self._by_slug is not None
+        self._by_slug.setdefault(posts.jekyll_slug(name), []).append(name)
+        self._by_day.setdefault(name[:10], []).append(name)
+
+    def _near(self, name: str) -> list[str]:
+        """Files whose Jekyll URL could equal ``name``'s: the same slug, a day either side."""
+        day = posts.name_day(name)
+        out = []
+        for other in self._slug_index().get(posts.jekyll_slug(name), []):
+            other_day = posts.name_day(other)
+            if day is None or other_day is None or abs((other_day - day).days) <= 1:
+                out.append(other)
+        return out
+
+    # ---------------------------------------------------------------- finding and naming
+
+    def existing(self, post: Post) -> str | None:
+        """A file that already holds ``post``'s article: at one of its names, or among the
+        posts of the days around it (a run killed between writing a post and recording
+        it, then a title changed by the source)."""
+        candidates = [post.filename, post.other_filename]
+        day = posts.name_day(post.filename)
+        if day is not None:
+            self._slug_index()
+            for delta in (-1, 0, 1):
+                candidates += sorted(self._by_day.get((day + timedelta(days=delta)).isoformat(), []))
+        for name in dict.fromkeys(candidates):
+            if (self.posts_dir / name).exists() and self.owner(name) == post.article_id:
+                return name
+        return None
+
+    def free_name(self, post: Post) -> str:
+        """``post.filename`` unless another file holds it or Jekyll would give it the URL of
+        another post; then the name with the article's id, then with a counter."""
+        for name in (post.filename, post.other_filename):
+            if not (self.posts_dir / name).exists() and not self._near(name):
+                return name
+        stem = post.other_filename[: -len(".md")]
+        for n in range(2, 1000):
+            name = f"{stem}-{n}.md"
+            if not (self.posts_dir / name).exists() and not self._near(name):
+                return name
+        raise StoreError(f"{self.posts_dir}: no free name for {post.filename}")
+
+    # ---------------------------------------------------------------- writing
+
+    def write(self, name: str, text: str) -> str:
+        """Write a new post file atomically; returns its path relative to the output folder.
+        Never replaces a file: a name taken meanwhile is a StoreError, the article stays pending."""
+        target = self.posts_dir / name
+        tmp = self.posts_dir / f"{TMP_PREFIX}{os.getpid()}-{name}"
+        try:
+            with open(tmp, "xb") as fh:
+                fh.write(text.encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+            _place(tmp, target)
+            _fsync_dir(self.posts_dir)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise StoreError(f"{target}: cannot write post: {reason(exc)}") from exc
+        if self._by_slug is not None:
+            self._index(name)
+        return str(target.relative_to(self.output))
+
+
+def _place(tmp: Path, target: Path) -> None:
+    """Move ``tmp`` to ``target`` unless ``target`` exists: a hard link fails with EEXIST
+    instead of replacing; file systems without links get a checked rename."""
+    try:
+        os.link(tmp, target)
+    except OSError as exc:
+        if exc.errno == errno.EEXIST:
+            raise
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS):
+            raise
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, "file exists", str(target)) from exc
+        os.replace(tmp, target)
+        return
+    os.unlink(tmp)

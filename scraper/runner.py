@@ -1,0 +1,290 @@
+"""The imperative shell shared by poll and backfill: from a job to a written post.
+
+This is the one place that catches per-item errors, and it catches everything: a
+ScraperError, or any other exception, raised for one article is recorded as that
+article's outcome (an unexpected one with its traceback at debug level and one error
+line), counts toward ``max_attempts`` like any failure, and the run goes on. Only a
+StoreError (the output or the state is unusable) ends a run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from . import posts
+from .config import Config
+from .errors import ExtractError, FetchError, NotAnArticle, OffSite, RetryLater, RobotsDenied, StoreError
+from .http import Http
+from .models import Article, Job, Post, RunReport
+from .postfiles import PostFiles
+from .robots import Robots
+from .sites import cna, extractor_for, generic
+from .state import State
+from .urls import CNA_HOSTS, host_of, identity
+
+log = logging.getLogger(__name__)
+HTML_ACCEPT = "text/html,application/xhtml+xml"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    job: Job
+    article: Article
+    post: Post
+    extractor: str  # "cna", "generic" or "feed"
+
+
+def allowed_hosts(url: str, config: Config) -> frozenset[str]:
+    """Where an article fetch may be redirected: CNA, and the host of the link or its feeds."""
+    return frozenset(CNA_HOSTS | {host_of(url)} | {host_of(f.url) for f in config.feeds} | {host_of(config.backfill.base)})
+
+
+def fetch_article(http: Http, robots: Robots, job: Job, hosts: frozenset[str]) -> tuple[Article, str]:
+    """The page of ``job``, extracted: by CNA's extractor for CNA feeds and backfills, by the
+    first site that claims the page for feeds with their own site."""
+    robots.check(job.url)
+    response = http.get(job.url, allowed_hosts=hosts, accept=HTML_ACCEPT)
+    if host_of(response.url) not in hosts:
+        raise OffSite(job.url, f"redirected to {response.url}, which is not a site we fetch from")
+    extract = extractor_for(response.url, response.content) if job.site is not None else cna.extract
+    article = extract(response.content, response.url, response.charset)
+    if extract is not cna.extract:
+        # Other sites: the post links the item's own link, as the mirror did (query kept).
+        return dataclasses.replace(article, article_id=job.article_id, url=job.url), "generic"
+    if article.article_id != job.article_id:
+        log.info("id-changed url=%s canonical=%s", job.url, article.url)
+    return article, "cna"
+
+
+def fetch_one(http: Http, robots: Robots, job: Job, site: str, hosts: frozenset[str]) -> Fetched:
+    """Fetch (or, for full-text feeds, take from the item) and render one job; writes nothing."""
+    if job.content is not None:
+        article, extractor = generic.from_feed(job.article_id, job.url, job.title, job.content, job.published), "feed"
+    else:
+        article, extractor = fetch_article(http, robots, job, hosts)
+    post = posts.build(article, site=job.site or site, date=job.published, author=job.author)
+    return Fetched(job, article, post, extractor)
+
+
+def write_post(state: State, files: PostFiles, job: Job, fetched: Fetched, now: float) -> str | None:
+    """Write the post unless its article is written already; returns the file's path
+    relative to the output folder, or None when nothing was written.
+
+    The state's write lock is held from the check to the record, so a poll and a
+    backfill never both write one article. A file already holding the article (a run
+    killed between writing and recording) is adopted, not written twice; an existing
+    file is never replaced.
+    """
+    post = fetched.post
+    with state.transaction():
+        row = state.article(post.article_id)
+        if row is not None and row.status == "written":
+            return None
+        name = files.existing(post)
+        if name is not None:
+            log.info("adopted id=%s path=%s (written by an earlier run that was stopped)", post.article_id, name)
+            rel = str((files.posts_dir / name).relative_to(files.output))
+            state.record_written(dataclasses.replace(job, article_id=post.article_id), url=post.url, path=rel, sha=None, extractor=fetched.extractor, now=now)
+            return None
+        rel = files.write(files.free_name(post), post.text)
+        sha = hashlib.sha256(post.text.encode("utf-8")).hexdigest()
+        state.record_written(dataclasses.replace(job, article_id=post.article_id), url=post.url, path=rel, sha=sha, extractor=fetched.extractor, now=now)
+        return rel
+
+
+class Stop:
+    """Set by Ctrl-C (SIGINT) or SIGTERM: finish the articles in flight, then stop."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def __bool__(self) -> bool:
+        return self.event.is_set()
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: object) -> None:
+            if self.event.is_set():
+                raise KeyboardInterrupt
+            log.warning("stopping after the articles in flight (press Ctrl-C again to abort)")
+            self.event.set()
+
+        old_int = signal.signal(signal.SIGINT, handler)
+        old_term = signal.signal(signal.SIGTERM, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, old_int)
+            signal.signal(signal.SIGTERM, old_term)
+
+
+class Runner:
+    """One pipeline from a job to a written post, for poll and backfill alike."""
+
+    def __init__(self, config: Config, state: State, files: PostFiles, http: Http, report: RunReport, *, now: Callable[[], float], include_truncated: bool = False) -> None:
+        self.config = config
+        self.state = state
+        self.files = files
+        self.http = http
+        self.robots = Robots(http)
+        self.report = report
+        self.include_truncated = include_truncated
+        self.now = now
+        self.stop = Stop()
+        self.robots_denied: dict[str, int] = {}
+
+    def run(self, jobs: Iterable[Job], on_done: Callable[[Job, str], None] | None = None) -> None:
+        """Fetch jobs concurrently (at most max_per_host in flight), write results in this thread."""
+        workers = max(1, self.config.http.max_per_host)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+            pending: dict[Future[Fetched], Job] = {}
+            it = iter(jobs)
+            exhausted = False
+            while True:
+                while not exhausted and not self.stop and len(pending) < workers * 2:
+                    job = next(it, None)
+                    if job is None:
+                        exhausted = True
+                        break
+                    hosts = allowed_hosts(job.url, self.config)
+                    pending[pool.submit(fetch_one, self.http, self.robots, job, self.config.site, hosts)] = job
+                if not pending:
+                    break
+                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = pending.pop(future)
+                    outcome = self.finish(job, future)
+                    if on_done:
+                        on_done(job, outcome)
+
+    def finish(self, job: Job, future: Future[Fetched]) -> str:
+        """Record one job's result; returns written | skipped | failed | gave-up | deferred | miss | known."""
+        try:
+            return self._record(job, future.result())
+        except StoreError:
+            raise  # the output or the state is unusable: the run ends, the article stays pending
+        except RetryLater as exc:
+            return self._deferred(job, exc)
+        except (RobotsDenied, OffSite, NotAnArticle, FetchError) as exc:
+            return self._unfetched(job, exc)
+        except ExtractError as exc:
+            return self._failed(job, str(exc))
+        except Exception as exc:  # a bug, or input nobody planned for: this article's failure, not the run's
+            log.debug("unexpected error for id=%s url=%s", job.article_id, job.url, exc_info=True)
+            log.error("article %s (%s): unexpected %s: %s", job.article_id, job.url, type(exc).__name__, exc)
+            return self._failed(job, f"{job.url}: unexpected {type(exc).__name__}: {exc}")
+
+    def _unfetched(self, job: Job, exc: FetchError | NotAnArticle) -> str:
+        if job.walk and (isinstance(exc, NotAnArticle) or (isinstance(exc, FetchError) and exc.gone and not isinstance(exc, OffSite))):
+            return "miss"  # nothing recorded: the walk's finished day remembers it
+        if isinstance(exc, RobotsDenied):
+            host = host_of(job.url)
+            self.robots_denied[host] = self.robots_denied.get(host, 0) + 1
+        elif not isinstance(exc, (OffSite, NotAnArticle)):
+            return self._failed(job, str(exc))
+        return self._skipped(job, exc.reason)
+
+    def _record(self, job: Job, fetched: Fetched) -> str:
+        now = self.now()
+        article = fetched.article
+        if article.truncated and not self.include_truncated:
+            return self._skipped(job, "truncated by CNA (已過查詢時效)")
+        if article.article_id != job.article_id:
+            alias = self.state.article(article.article_id)
+            self.state.record_skip(job, f"same article as {article.article_id}", now)
+            if alias is not None and alias.status == "written":
+                return "known"
+        path = write_post(self.state, self.files, job, fetched, now)
+        if path is None:
+            return "known"
+        self.report.written += 1
+        log.info("written id=%s path=%s extractor=%s", article.article_id, path, fetched.extractor)
+        return "written"
+
+    def _skipped(self, job: Job, reason: str) -> str:
+        self.state.record_skip(job, reason, self.now())
+        self.report.skipped += 1
+        log.info("skipped id=%s url=%s reason=%s", job.article_id, job.url, reason)
+        return "skipped"
+
+    def _deferred(self, job: Job, exc: RetryLater) -> str:
+        """The host asked for a pause: not the article's fault, no attempt counted, unless
+        the pauses have lasted longer than any pause we honour."""
+        decision = self.state.record_deferral(job, self.now(), self.config.policy)
+        if decision.counts_as_failure:
+            return self._failed(job, f"{exc}; the host has kept asking us to wait")
+        self.report.deferred += 1
+        log.info("deferred id=%s reason=%s", job.article_id, exc.reason)
+        return "deferred"
+
+    def _failed(self, job: Job, reason: str) -> str:
+        attempt = self.state.record_failure(job, reason, self.now(), self.config.policy)
+        if attempt is None:
+            return "known"
+        self.report.failed += 1
+        if attempt.final:
+            self.report.gave_up.append(f"{job.url}: gave up after {attempt.attempts} attempts: {reason}")
+            log.error("gave up on id=%s after %d attempts: %s", job.article_id, attempt.attempts, reason)
+            return "gave-up"
+        log.info("failed id=%s (will retry) reason=%s", job.article_id, reason)
+        return "failed"
+
+    def report_robots(self) -> None:
+        """One error line per site whose robots.txt kept articles out this run."""
+        for host, count in sorted(self.robots_denied.items()):
+            self.report.errors.append(f"robots.txt of {host} disallows {count} article(s) for our User-Agent; skipped")
+            log.error("%s", self.report.errors[-1])
+
+
+@contextlib.contextmanager
+def open_run(config: Config, kind: str, *, dry_run: bool = False, now: float) -> Iterator[tuple[State, PostFiles]]:
+    """The state and post files of ``config``'s output for one run of ``kind``.
+
+    The output folder's lock is taken before anything is written; a second run of the
+    same kind exits at once. A dry run takes no lock and writes nothing at all: it
+    reads the state as it is, or none. A state that is empty while ``_posts`` holds
+    posts (a lost or new state file) is first rebuilt from the posts.
+    """
+    files = PostFiles(config.output)
+    if dry_run:
+        state = State(config.state_path, readonly=True)
+        try:
+            yield state, files
+        finally:
+            state.close()
+        return
+    with files.lock(kind):
+        files.prepare()
+        state = State(config.state_path)
+        try:
+            if state.is_empty() and files.has_posts():
+                recorded, _ = reindex(state, files, now)
+                log.warning("state was empty but %s holds posts: recorded %d of them, none will be written again", files.posts_dir, recorded)
+            yield state, files
+        finally:
+            state.close()
+
+
+def reindex(state: State, files: PostFiles, now: float) -> tuple[int, list[str]]:
+    """Record every post in ``_posts`` as written, by its ``from:`` URL. Returns the number
+    recorded and the files that name no article."""
+    found: list[tuple[str, str, str, str | None]] = []
+    unknown: list[str] = []
+    for name, url, _head in files.scan():
+        if not url:
+            unknown.append(str(files.posts_dir / name))
+            continue
+        found.append((identity(url), url, str((files.posts_dir / name).relative_to(files.output)), None))
+    return state.reindexed(found, now), unknown

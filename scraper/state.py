@@ -1,0 +1,354 @@
+"""The state database, and nothing else: SQLite in, frozen rows out.
+
+State is SQLite in WAL mode, so a backfill and a cron poll can share it. The schema
+is versioned with ``PRAGMA user_version`` and every older file is migrated in place,
+never discarded. The rules (what is due, how long to back off) are ``schedule``'s; this
+module stores what they decide. Every SQLite failure (disk full, read-only, corrupt)
+becomes a StoreError naming the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from . import schedule
+from .errors import StoreError
+from .models import Job
+
+# Version 1: the schema of scraper 0.1 (files written before user_version).
+V1 = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, url TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt REAL NOT NULL DEFAULT 0, published TEXT,
+    path TEXT, canonical TEXT, source TEXT, first_seen REAL NOT NULL, changed REAL NOT NULL,
+    site TEXT, author TEXT, title TEXT, content TEXT, guid TEXT
+);
+CREATE INDEX IF NOT EXISTS articles_due ON articles (status, next_attempt);
+CREATE TABLE IF NOT EXISTS feeds (
+    url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, failures INTEGER NOT NULL DEFAULT 0,
+    next_attempt REAL NOT NULL DEFAULT 0, last_error TEXT, last_ok REAL, redirect TEXT,
+    redirect_seen INTEGER NOT NULL DEFAULT 0, gone INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS hosts (host TEXT PRIMARY KEY, blocked_until REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS days (day TEXT PRIMARY KEY, finished REAL, last_serial INTEGER NOT NULL DEFAULT 0);
+"""
+V1_LATE_COLUMNS = ("site", "author", "title", "content", "guid")  # added to 0.1 files in place
+# Version 2: a host pause that never ends is counted; the text of a post is remembered
+# (a hand-edited post is told from ours); 0.1's reindex kept the id in the url column.
+V2 = """
+ALTER TABLE articles ADD COLUMN deferred_since REAL;
+ALTER TABLE articles ADD COLUMN sha TEXT;
+ALTER TABLE articles ADD COLUMN extractor TEXT;
+UPDATE articles SET url = 'https://www.cna.com.tw/news/aall/' || id || '.aspx'
+    WHERE source = 'reindex' AND url = id AND length(id) = 12 AND id NOT GLOB '*[^0-9]*';
+"""
+VERSION = 2
+_JOB_COLUMNS = "id, url, source, title, published, site, author, content, guid, attempts"
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    article_id: str
+    url: str
+    status: str  # pending | written | failed | skipped
+    reason: str | None
+    attempts: int
+    path: str | None
+    deferred_since: float | None
+    sha: str | None
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    failures: int = 0
+    next_attempt: float = 0.0
+    last_error: str | None = None
+    redirect: str | None = None
+    redirect_seen: int = 0
+    gone: bool = False
+
+
+def _diagnose(path: Path, exc: sqlite3.Error) -> str:
+    """SQLite says "disk I/O error" or "unable to open database file"; say what is wrong."""
+    folder = path.parent
+    if folder.exists() and not os.access(folder, os.W_OK):
+        return "read-only file system (or no permission to write)"
+    with contextlib.suppress(OSError):
+        stat = os.statvfs(folder)
+        if stat.f_bavail * stat.f_frsize < 256 * 1024:
+            return "disk full"
+    text = str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and ("malformed" in text or "not a database" in text):
+        return f"{text} (move the file aside and run `scraper reindex`)"
+    return text
+
+
+def _job(row: Sequence[object]) -> Job:
+    published = datetime.fromisoformat(str(row[4])) if row[4] else None
+    return Job(
+        article_id=str(row[0]),
+        url=str(row[1]),
+        source=str(row[2] or "feed"),
+        title=str(row[3] or ""),
+        published=published,
+        site=row[5] if isinstance(row[5], str) else None,
+        author=row[6] if isinstance(row[6], str) else None,
+        content=row[7] if isinstance(row[7], str) else None,
+        guid=row[8] if isinstance(row[8], str) else None,
+        attempts=int(row[9] or 0),  # type: ignore[call-overload]
+    )
+
+
+def _feed_row(r: Sequence[object]) -> FeedRow:
+    return FeedRow(
+        url=str(r[0]),
+        etag=r[1] if isinstance(r[1], str) else None,
+        last_modified=r[2] if isinstance(r[2], str) else None,
+        failures=int(r[3] or 0),  # type: ignore[call-overload]
+        next_attempt=float(r[4] or 0),  # type: ignore[arg-type]
+        last_error=r[5] if isinstance(r[5], str) else None,
+        redirect=r[6] if isinstance(r[6], str) else None,
+        redirect_seen=int(r[7] or 0),  # type: ignore[call-overload]
+        gone=bool(r[8]),
+    )
+
+
+class State:
+    """One state database. ``readonly`` opens an existing file without writing to it
+    (``--dry-run``); a missing file then reads as empty."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        try:
+            if readonly:
+                uri = path.resolve().as_uri() + "?mode=ro" if path.exists() else "file::memory:"
+                self.conn = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create the state folder: {exc.strerror}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: state database unusable: {_diagnose(path, exc)}") from exc
+        self.execute("PRAGMA busy_timeout = 60000")
+        if not readonly:
+            self.execute("PRAGMA journal_mode = WAL")
+            self.execute("PRAGMA synchronous = FULL")
+        if not readonly or not path.exists():
+            self._migrate()
+
+    # ---------------------------------------------------------------- plumbing
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        try:
+            return self.conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: state database: {_diagnose(self.path, exc)}") from exc
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction, taken at once (``BEGIN IMMEDIATE``): it serialises writers
+        across processes, so a poll and a backfill never both write one article."""
+        self.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(StoreError):
+                self.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    def version(self) -> int:
+        return int(self.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        if self.version() >= VERSION:
+            return
+        with self.transaction():
+            version = self.version()
+            if version < 1:
+                for statement in V1.split(";"):
+                    if statement.strip():
+                        self.execute(statement)
+                have = {row[1] for row in self.execute("PRAGMA table_info(articles)").fetchall()}
+                for column in V1_LATE_COLUMNS:
+                    if column not in have:
+                        self.execute(f"ALTER TABLE articles ADD COLUMN {column} TEXT")
+            if version < 2:
+                for statement in V2.split(";"):
+                    if statement.strip():
+                        self.execute(statement)
+            self.execute(f"PRAGMA user_version = {VERSION}")
+
+    # ---------------------------------------------------------------- articles
+
+    def article(self, article_id: str) -> ArticleRow | None:
+        row = self.execute("SELECT id, url, status, reason, attempts, path, deferred_since, sha FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return ArticleRow(*row) if row else None
+
+    def known(self, ids: Iterable[str]) -> dict[str, str]:
+        """Status of each id that the state holds."""
+        wanted = list(dict.fromkeys(ids))
+        out: dict[str, str] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(self.execute(f"SELECT id, status FROM articles WHERE id IN ({marks})", chunk).fetchall())
+        return out
+
+    def remember(self, jobs: Iterable[Job], now: float) -> int:
+        """Record newly seen articles as pending; returns how many were new."""
+        new = 0
+        for job in jobs:
+            cur = self.execute(
+                "INSERT OR IGNORE INTO articles (id, url, status, published, source, first_seen, changed, site, author, title, content, guid) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job.article_id, job.url, job.published.isoformat() if job.published else None, job.source, now, now, job.site, job.author, job.title, job.content, job.guid),
+            )
+            new += cur.rowcount
+        return new
+
+    def changed_guids(self, jobs: Iterable[Job]) -> list[tuple[str, str]]:
+        """(id, stored GUID) of known articles whose GUID differs from the one first seen;
+        the stored GUID is updated so each change is told once."""
+        changed = []
+        for job in jobs:
+            if not job.guid:
+                continue
+            row = self.execute("SELECT guid FROM articles WHERE id = ?", (job.article_id,)).fetchone()
+            if row and row[0] and row[0] != job.guid:
+                changed.append((job.article_id, str(row[0])))
+                self.execute("UPDATE articles SET guid = ? WHERE id = ?", (job.guid, job.article_id))
+        return changed
+
+    def due(self, now: float) -> list[Job]:
+        """Pending articles whose backoff has passed, oldest first."""
+        rows = self.execute(f"SELECT {_JOB_COLUMNS} FROM articles WHERE status = 'pending' AND next_attempt <= ? ORDER BY first_seen", (now,)).fetchall()
+        return [_job(r) for r in rows]
+
+    def record_failure(self, job: Job, reason: str, now: float, policy: schedule.Policy) -> schedule.Attempt | None:
+        """Count a failed try (the job's row is created when missing); None when the article
+        is written already."""
+        with self.transaction():
+            self.remember([job], now)
+            row = self.article(job.article_id)
+            if row is None or row.status == "written":
+                return None
+            attempt = schedule.after_failure(row.attempts, now, policy)
+            self.execute(
+                "UPDATE articles SET attempts = ?, reason = ?, status = ?, next_attempt = ?, deferred_since = NULL, changed = ? WHERE id = ?",
+                (attempt.attempts, reason, "failed" if attempt.final else "pending", attempt.next_attempt, now, job.article_id),
+            )
+            return attempt
+
+    def record_deferral(self, job: Job, now: float, policy: schedule.Policy) -> schedule.Deferral:
+        """The host put the fetch off; returns whether it now counts as a failure."""
+        with self.transaction():
+            self.remember([job], now)
+            row = self.article(job.article_id)
+            decision = schedule.after_deferral(row.deferred_since if row else None, now, policy)
+            self.execute("UPDATE articles SET deferred_since = ? WHERE id = ?", (decision.deferred_since, job.article_id))
+        return decision
+
+    def record_skip(self, job: Job, reason: str, now: float) -> None:
+        with self.transaction():
+            self.remember([job], now)
+            self.execute("UPDATE articles SET status = 'skipped', reason = ?, changed = ? WHERE id = ? AND status != 'written'", (reason, now, job.article_id))
+
+    def record_written(self, job: Job, *, url: str, path: str, sha: str | None, extractor: str, now: float) -> None:
+        """Mark an article written (inside the caller's transaction, with the file in place)."""
+        self.execute(
+            "INSERT INTO articles (id, url, status, path, canonical, first_seen, changed, source, sha, extractor) VALUES (?, ?, 'written', ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET status = 'written', path = excluded.path, canonical = excluded.canonical, reason = NULL, content = NULL, "
+            "deferred_since = NULL, sha = excluded.sha, extractor = excluded.extractor, changed = excluded.changed",
+            (job.article_id, job.url, path, url, now, now, job.source, sha, extractor),
+        )
+
+    def retry_failed(self) -> int:
+        """Give every failed article a fresh set of attempts (``scraper poll --retry-failed``)."""
+        return int(self.execute("UPDATE articles SET status = 'pending', attempts = 0, next_attempt = 0, deferred_since = NULL WHERE status = 'failed'").rowcount)
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.execute("SELECT status, count(*) FROM articles GROUP BY status").fetchall())
+
+    def failed(self, limit: int = 20) -> list[ArticleRow]:
+        rows = self.execute("SELECT id, url, status, reason, attempts, path, deferred_since, sha FROM articles WHERE status = 'failed' ORDER BY changed DESC LIMIT ?", (limit,))
+        return [ArticleRow(*r) for r in rows.fetchall()]
+
+    def is_empty(self) -> bool:
+        return self.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
+
+    def reindexed(self, found: Iterable[tuple[str, str, str, str | None]], now: float) -> int:
+        """Record posts found on disk, (id, from: URL, path, sha) each, as written."""
+        recorded = 0
+        with self.transaction():
+            for article_id, url, path, sha in found:
+                cur = self.execute(
+                    "INSERT INTO articles (id, url, status, path, canonical, source, first_seen, changed, sha) VALUES (?, ?, 'written', ?, ?, 'reindex', ?, ?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET status = 'written', path = excluded.path, sha = excluded.sha WHERE articles.status != 'written'",
+                    (article_id, url, path, url, now, now, sha),
+                )
+                recorded += cur.rowcount
+        return recorded
+
+    # ---------------------------------------------------------------- feeds and hosts
+
+    def feed(self, url: str) -> FeedRow:
+        row = self.execute("SELECT url, etag, last_modified, failures, next_attempt, last_error, redirect, redirect_seen, gone FROM feeds WHERE url = ?", (url,)).fetchone()
+        return _feed_row(row) if row else FeedRow(url)
+
+    def troubled_feeds(self) -> list[FeedRow]:
+        rows = self.execute("SELECT url, etag, last_modified, failures, next_attempt, last_error, redirect, redirect_seen, gone FROM feeds WHERE failures > 0 OR gone OR redirect IS NOT NULL")
+        return [_feed_row(r) for r in rows.fetchall()]
+
+    def feed_ok(self, url: str, etag: str | None, last_modified: str | None, redirect: str | None, now: float) -> FeedRow:
+        old = self.feed(url)
+        seen = schedule.redirect_streak(old.redirect, old.redirect_seen, redirect)
+        self.execute(
+            "INSERT INTO feeds (url, etag, last_modified, failures, next_attempt, last_ok, redirect, redirect_seen) VALUES (?, ?, ?, 0, 0, ?, ?, ?) "
+            "ON CONFLICT(url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, failures = 0, next_attempt = 0, "
+            "last_error = NULL, last_ok = excluded.last_ok, redirect = excluded.redirect, redirect_seen = excluded.redirect_seen",
+            (url, etag, last_modified, now, redirect, seen),
+        )
+        return self.feed(url)
+
+    def feed_failed(self, url: str, reason: str, now: float, policy: schedule.Policy, *, gone: bool = False) -> schedule.FeedFailure:
+        """Count a failed poll of a feed; returns the decision (streak, next poll, report)."""
+        decision = schedule.feed_failed(self.feed(url).failures, now, policy)
+        self.execute(
+            "INSERT INTO feeds (url, failures, next_attempt, last_error, gone) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(url) DO UPDATE SET failures = excluded.failures, next_attempt = excluded.next_attempt, last_error = excluded.last_error, gone = excluded.gone",
+            (url, decision.failures, decision.next_attempt, reason, int(gone)),
+        )
+        return decision
+
+    def host_pauses(self, now: float) -> dict[str, float]:
+        return dict(self.execute("SELECT host, blocked_until FROM hosts WHERE blocked_until > ?", (now,)).fetchall())
+
+    def save_host_pauses(self, pauses: dict[str, float]) -> None:
+        with self.transaction():
+            for host, until in pauses.items():
+                self.execute(
+                    "INSERT INTO hosts (host, blocked_until) VALUES (?, ?) ON CONFLICT(host) DO UPDATE SET blocked_until = max(blocked_until, excluded.blocked_until)",
+                    (host, until),
+                )
+
+    # ---------------------------------------------------------------- backfill days
+
+    def day_finished(self, day: str) -> bool:
+        row = self.execute("SELECT finished FROM days WHERE day = ?", (day,)).fetchone()
+        return row is not None and row[0] is not None
+
+    def finish_day(self, day: str, now: float) -> None:
+        self.execute("INSERT INTO days (day, finished) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET finished = excluded.finished", (day, now))
