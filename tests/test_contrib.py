@@ -1,0 +1,99 @@
+"""The scheduling examples in contrib/: the systemd units pass `systemd-analyze verify`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CONTRIB = ROOT / "contrib"
+UNITS = ("scraper-poll.service", "scraper-poll.timer")
+PLACEHOLDER = "/srv/cna-mirror"
+
+
+def _analyze() -> str:
+    exe = shutil.which("systemd-analyze")
+    if exe is None:
+        pytest.skip("systemd-analyze is not installed (Debian: apt-get install systemd)")
+    return exe
+
+
+def _checkout(tmp_path: Path) -> Path:
+    """A stand-in for /srv/cna-mirror whose .venv/bin/scraper is this checkout's real
+    command, so that verify's check that ExecStart's program exists means something."""
+    real = Path(sys.executable).parent / "scraper"
+    assert real.exists(), f"the scraper command is not installed beside {sys.executable}"
+    home = tmp_path / "cna-mirror"
+    (home / ".venv" / "bin").mkdir(parents=True)
+    (home / ".venv" / "bin" / "scraper").symlink_to(real)
+    (home / "output").mkdir()
+    shutil.copy(ROOT / "feeds.yaml", home / "feeds.yaml")
+    return home
+
+
+def _install(tmp_path: Path, home: Path, edit: tuple[str, str] | None = None) -> list[Path]:
+    units = tmp_path / "units"
+    units.mkdir(exist_ok=True)
+    out = []
+    for name in UNITS:
+        text = (CONTRIB / name).read_text(encoding="utf-8")
+        assert PLACEHOLDER in text or name.endswith(".timer"), name
+        text = text.replace(PLACEHOLDER, str(home))
+        if edit:
+            text = text.replace(*edit)
+        (units / name).write_text(text, encoding="utf-8")
+        out.append(units / name)
+    return out
+
+
+def _verify(exe: str, units: list[Path]) -> tuple[int, list[str]]:
+    proc = subprocess.run([exe, "verify", *map(str, units)], capture_output=True, text=True, timeout=120)
+    # verify only warns (status 0) about a setting it cannot parse, so its messages count too
+    ours = [line for line in (proc.stdout + proc.stderr).splitlines() if "scraper-poll" in line or str(units[0].parent) in line]
+    return proc.returncode, ours
+
+
+def test_systemd_units_verify_with_a_real_executable(tmp_path: Path) -> None:
+    exe = _analyze()
+    code, messages = _verify(exe, _install(tmp_path, _checkout(tmp_path)))
+    assert (code, messages) == (0, [])
+
+
+def test_verify_catches_a_missing_executable_and_a_bad_setting(tmp_path: Path) -> None:
+    """The check above can fail: verify notices what a typo in the units would break."""
+    exe = _analyze()
+    home = _checkout(tmp_path)
+    code, messages = _verify(exe, _install(tmp_path, home, (".venv/bin/scraper", ".venv/bin/no-such-scraper")))
+    assert code != 0 and any("no-such-scraper" in m for m in messages)
+    code, messages = _verify(exe, _install(tmp_path, home, ("Type=oneshot", "Type=oneshoot")))
+    assert messages
+
+
+def test_timer_fires_every_five_minutes_and_catches_up() -> None:
+    exe = _analyze()
+    timer = (CONTRIB / "scraper-poll.timer").read_text(encoding="utf-8")
+    settings = dict(line.split("=", 1) for line in timer.splitlines() if "=" in line and not line.startswith("#"))
+    assert settings["Persistent"] == "true"
+    proc = subprocess.run([exe, "calendar", "--iterations=3", settings["OnCalendar"]], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "Normalized form: *-*-* *:00/5:00" in proc.stdout
+
+
+def test_service_runs_one_poll_of_the_config() -> None:
+    service = (CONTRIB / "scraper-poll.service").read_text(encoding="utf-8")
+    assert "\nType=oneshot\n" in service
+    assert f"\nExecStart={PLACEHOLDER}/.venv/bin/scraper poll --config {PLACEHOLDER}/feeds.yaml\n" in service
+
+
+def test_crontab_line_polls_every_five_minutes_without_flock() -> None:
+    lines = [line for line in (CONTRIB / "crontab.example").read_text(encoding="utf-8").splitlines() if line and not line.startswith(("#", "MAILTO="))]
+    assert len(lines) == 1
+    fields = lines[0].split(maxsplit=5)
+    assert fields[:5] == ["*/5", "*", "*", "*", "*"]
+    assert fields[5].startswith(f"cd {PLACEHOLDER} && .venv/bin/scraper poll --config feeds.yaml")
+    assert "flock" not in fields[5] and ">" not in fields[5]
