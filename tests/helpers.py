@@ -13,7 +13,7 @@ import yaml
 from lxml import html as lhtml
 
 ROOT = Path(__file__).resolve().parent.parent
-# FORMAT.md's regex that every real post satisfies.
+# The post's shape from docs/FORMAT.md as a regular expression; every real post matches it.
 POST_RE = re.compile(
     r"\A---\nlayout: post\ntitle: \"(?:[^\"\\\n]|\\.)*\"\ndate: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\nauthor: [^\n]*\nfrom: [^\n]*\n"
     r"tags: \[ [^\n]* \]\ncomments: True\ncategories: \[ [^\n]* \]\n---\n<!--\d+-->\n\[[^\n]*\]\([^\n]*\)\n------\n\n<div>\n[^\n]*\n</div>\n\Z",
