@@ -18,10 +18,13 @@ CORPUS = Path(os.environ.get("SCRAPER_CORPUS", ROOT.parent / "shared" / "corpus"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+CORPUS_HINT = "(the real CNA corpus lives in ../shared/corpus beside the checkout)"
+
+
 def _need(path: Path, what: str) -> None:
     if path.exists():
         return
-    message = f"{what} not found at {path} (the real CNA corpus lives in ../shared/corpus beside the checkout)"
+    message = f"{what} not found at {path} {CORPUS_HINT}"
     if IN_CI:
         pytest.fail(message + "; CI=true, so this is a failure, not a skip")
     pytest.skip(message)
@@ -54,3 +57,16 @@ def jekyll() -> str:
 def server() -> Iterator[Server]:
     with Server() as srv:
         yield srv
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line that says how much of the suite did not run for want of the corpus,
+    so that a green run without it is not mistaken for a full one (CI fails instead)."""
+    skipped = 0
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        skipped += CORPUS_HINT in reason
+    if skipped:
+        tests = "test" if skipped == 1 else "tests"
+        terminalreporter.write_line(f'{skipped} {tests} skipped: the corpus is not at {CORPUS} (see README, "Tests")')
