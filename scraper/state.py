@@ -108,6 +108,20 @@ def _job(row: Sequence[object]) -> Job:
     )
 
 
+def _snapshot(path: Path) -> sqlite3.Connection:
+    """An in-memory copy of the state file, read without writing a byte beside it: a file
+    no run has open (no ``-wal``) is read as immutable, so SQLite makes no ``-shm`` either."""
+    memory = sqlite3.connect(":memory:", isolation_level=None)
+    if path.exists():
+        mode = "mode=ro" if Path(f"{path}-wal").exists() else "immutable=1"
+        source = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=60)
+        try:
+            source.backup(memory)
+        finally:
+            source.close()
+    return memory
+
+
 def _feed_row(r: Sequence[object]) -> FeedRow:
     return FeedRow(
         url=str(r[0]),
@@ -123,15 +137,14 @@ def _feed_row(r: Sequence[object]) -> FeedRow:
 
 
 class State:
-    """One state database. ``readonly`` opens an existing file without writing to it
+    """One state database. ``readonly`` reads a copy of the file and never writes to it
     (``--dry-run``); a missing file then reads as empty."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
         try:
             if readonly:
-                uri = path.resolve().as_uri() + "?mode=ro" if path.exists() else "file::memory:"
-                self.conn = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None)
+                self.conn = _snapshot(path)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.conn = sqlite3.connect(path, timeout=60, isolation_level=None)
@@ -143,8 +156,7 @@ class State:
         if not readonly:
             self.execute("PRAGMA journal_mode = WAL")
             self.execute("PRAGMA synchronous = FULL")
-        if not readonly or not path.exists():
-            self._migrate()
+        self._migrate()
 
     # ---------------------------------------------------------------- plumbing
 

@@ -27,6 +27,7 @@ TRACKING_NAMES = frozenset({"ref_src", "spm", "igshid", "topic_source"})
 # characters plus ``%``, less the quote and parentheses (they end a Markdown link or an
 # attribute); everything else (spaces, quotes, <>, {}, |, non-ASCII) is encoded.
 _URL_SAFE = "/:?#[]@!$&*+,;=-._~%"
+_BARE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")  # a % that starts no escape is a literal %
 
 
 def split(url: str) -> SplitResult | None:
@@ -104,7 +105,7 @@ def printable(url: str) -> str | None:
     """
     if not is_web(url):
         return None
-    return quote(url.strip(), safe=_URL_SAFE)
+    return quote(_BARE_PERCENT.sub("%25", url.strip()), safe=_URL_SAFE)
 
 
 # ---------------------------------------------------------------- CNA's ids
