@@ -59,7 +59,7 @@ def test_a_slug_clash_writes_the_second_post_under_its_id(site: tuple[State, Pos
 
 
 def test_a_post_written_by_hand_is_never_overwritten(site: tuple[State, PostFiles]) -> None:
-    state, files = site
+    _state, files = site
     mine = fetched("202312050001", "標題")
     hand = files.posts_dir / mine.post.filename
     hand.write_text("---\nlayout: post\ntitle: mine\n---\nmy own words\n", encoding="utf-8")

@@ -24,7 +24,7 @@ from scraper.http import Http
 from scraper.poll import poll as poll_run
 from tests.faults import _mount
 from tests.helpers import POST_RE, front_matter, jekyll_build, site_with
-from tests.server import Reply, Request, Server
+from tests.server import Reply, Server
 from tests.sitebuilder import config, corpus_urls, item, path_of, posts_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +32,11 @@ GOOD = ("001.html", "003.html", "006.html")
 
 
 def rss(*items: str) -> bytes:
-    return ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t</title><link>https://www.cna.com.tw/</link>' + "".join(items) + "</channel></rss>").encode()
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t</title><link>https://www.cna.com.tw/</link>'
+        + "".join(items)
+        + "</channel></rss>"
+    ).encode()
 
 
 def serve(server: Server, corpus: Path, names: tuple[str, ...] = GOOD) -> dict[str, str]:
@@ -158,7 +162,7 @@ def test_duplicate_feed_names_are_refused(tmp_path: Path) -> None:
     (tmp_path / "feeds.yaml").write_text("site: x\noutput: o\nfeeds:\n  - name: a\n    url: https://x.example/1\n  - name: a\n    url: https://x.example/2\n", encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "scraper", "poll"], cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 2
-    assert proc.stderr == f"scraper: feeds.yaml:6: feeds[1].name: repeats the name of feeds[0] (names tell feeds apart in error lines)\n"
+    assert proc.stderr == "scraper: feeds.yaml:6: feeds[1].name: repeats the name of feeds[0] (names tell feeds apart in error lines)\n"
 
 
 # ---------------------------------------------------------------- articles lost without a word
