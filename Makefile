@@ -15,15 +15,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
-# Debian's jekyll builds the test sites; installed when missing and we may (root, as in CI).
-jekyll:
-	@command -v jekyll >/dev/null 2>&1 || { \
+# Debian's jekyll and the plugins output/_config.yml names build the test sites;
+# installed when missing and we may (root, as in CI).
+JEKYLL_DEBS := jekyll ruby-jekyll-feed ruby-jekyll-paginate-v2 ruby-jekyll-archives ruby-jekyll-sitemap
+
+# $(call debs,PACKAGES,what needs them): apt-get install the missing ones when root, else say so.
+debs = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing Debian's jekyll package"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jekyll >/dev/null; \
+	    echo "installing Debian's$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
 	  else \
-	    echo "jekyll is missing: sudo apt-get install jekyll (tests that build a site will be skipped)"; \
-	  fi; }
+	    echo "missing:$$missing: sudo apt-get install$$missing ($(2) will be skipped)"; \
+	  fi; fi
+
+jekyll:
+	@$(call debs,$(JEKYLL_DEBS),tests that build a site)
 
 test: $(STAMP) jekyll
 	$(BIN)/pytest -q

@@ -148,6 +148,14 @@ def progress_display(stream: TextIO) -> Callable[[Progress, RunReport], None]:
     return show
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from .skeleton import describe, init
+
+    for line in describe(init(Path(args.dir))):
+        print(line)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", default="feeds.yaml", metavar="PATH", help="the feeds file (default: ./feeds.yaml)")
@@ -186,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", parents=[common, with_output], help="what the state holds: articles by status, feeds")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("init", help="write the Jekyll site skeleton into DIR; never overwrites a file")
+    p.add_argument("dir", metavar="DIR", help="the output folder (created if missing)")
+    p.set_defaults(func=cmd_init, verbose=0, quiet=False)
     return parser
 
 

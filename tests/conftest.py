@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,14 +43,26 @@ def expected(corpus: Path) -> list[dict[str, Any]]:
     return data
 
 
+# The plugins output/_config.yml names (Debian: ruby-jekyll-feed and so on).
+JEKYLL_PLUGINS = ("jekyll-feed", "jekyll-paginate-v2", "jekyll-archives", "jekyll-sitemap")
+
+
+def _missing(message: str) -> None:
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def jekyll() -> str:
     exe = shutil.which("jekyll")
     if exe is None:
-        message = "jekyll is not installed (make test installs Debian's package when run as root)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        _missing("jekyll is not installed (make test installs Debian's package when run as root)")
+    assert exe is not None
+    ruby = shutil.which("ruby") or "ruby"
+    script = "; ".join(f"require '{name}'" for name in ("jekyll", *JEKYLL_PLUGINS))
+    if subprocess.run([ruby, "-e", script], capture_output=True, timeout=60).returncode != 0:
+        _missing(f"a Jekyll plugin of {', '.join(JEKYLL_PLUGINS)} is missing (make test installs Debian's packages when run as root)")
     return exe
 
 
