@@ -3,12 +3,13 @@
 # make run    - one poll with ./feeds.yaml into output/
 # make faults - the fault-injection suite, with its table
 # make bench  - the benchmark beside its baselines (not part of test)
+# make screenshots - build the corpus site, write docs/screenshots/index.png and post.png
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test check lint run faults bench jekyll clean
+.PHONY: test check lint run faults bench jekyll chromium screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,8 @@ $(STAMP): pyproject.toml
 # Debian's jekyll and the plugins output/_config.yml names build the test sites;
 # installed when missing and we may (root, as in CI).
 JEKYLL_DEBS := jekyll ruby-jekyll-feed ruby-jekyll-paginate-v2 ruby-jekyll-archives ruby-jekyll-sitemap
+# Headless Chromium and CJK fonts: the site test opens the built pages in a browser.
+BROWSER_DEBS := chromium fonts-noto-cjk
 
 # $(call debs,PACKAGES,what needs them): apt-get install the missing ones when root, else say so.
 debs = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -32,7 +35,10 @@ debs = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$m
 jekyll:
 	@$(call debs,$(JEKYLL_DEBS),tests that build a site)
 
-test: $(STAMP) jekyll
+chromium:
+	@$(call debs,$(BROWSER_DEBS),the test that opens the site in a browser)
+
+test: $(STAMP) jekyll chromium
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -50,6 +56,9 @@ faults: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench
+
+screenshots: $(STAMP) jekyll chromium
+	$(BIN)/python -m tests.screenshots docs/screenshots
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

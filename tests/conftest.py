@@ -66,6 +66,17 @@ def jekyll() -> str:
     return exe
 
 
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    from tests.siteview import find_chromium
+
+    exe = find_chromium()
+    if exe is None:
+        _missing("chromium is not installed (make test installs Debian's chromium and fonts-noto-cjk when run as root)")
+    assert exe is not None
+    return exe
+
+
 @pytest.fixture
 def server() -> Iterator[Server]:
     with Server() as srv:

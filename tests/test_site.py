@@ -1,17 +1,20 @@
 """The Jekyll site readers see: the shipped skeleton, `scraper init`, and the site built
-from the real corpus posts, checked on disk."""
+from the real corpus posts, checked on disk and in headless Chromium."""
 
 from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
+import urllib.request
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import feedparser
@@ -21,10 +24,12 @@ from lxml import html as lhtml
 
 from scraper import skeleton
 from scraper.cli import main
-from tests.helpers import ROOT
-from tests.siteview import build_site, built_page, post_facts
+from tests.helpers import ROOT, body, images, visible_text
+from tests.siteview import build_site, built_page, post_facts, serve
+from tests.siteview import chromium as browse
 
 TAIPEI = ZoneInfo("Asia/Taipei")
+CJK = re.compile("[\u4e00-\u9fff]")
 SKIP_IN_OUTPUT = {"_posts", "_site", ".scraper", ".jekyll-cache"}
 
 
@@ -69,6 +74,12 @@ def _dom(page: str) -> Any:
 
 def _text(el: Any) -> str:
     return " ".join(el.text_content().split())
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        status: int = resp.status
+        return status, resp.read()
 
 
 # -- the skeleton and `scraper init` ------------------------------------------------
@@ -216,3 +227,97 @@ def test_corpus_site_pages_show_source_time_and_original_and_every_link_resolves
         assert _title(post) in [_text(a) for a in month.xpath("//ul[@class='posts']/li/a[@class='title']")]
         assert "&lt;/" not in page.read_text(encoding="utf-8")
         assert page.relative_to(built).as_posix().split("/")[-1] in unquote(sitemap)
+
+
+# -- in the browser ------------------------------------------------------------------
+
+
+def _not_blank(png: Path) -> bool:
+    """True when the screenshot has more than a handful of distinct pixel bytes."""
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    idat, pos = b"", 8
+    while pos < len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        if kind == b"IDAT":
+            idat += data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    return len(set(zlib.decompress(idat))) > 16
+
+
+@pytest.mark.jekyll
+def test_browser_renders_the_chinese_index_post_archive_and_feed(jekyll: str, chromium: str, corpus: Path, tmp_path: Path) -> None:
+    posts = _posts(corpus)
+    baseurl = "/mirror"
+    built = build_site(jekyll, posts, tmp_path / "site", baseurl=baseurl)
+    titles = {_title(p) for p in posts}
+    # Chromium falls back to fontconfig's choice for Traditional Chinese: it must be a CJK font, or titles are tofu.
+    if shutil.which("fc-match"):
+        family = subprocess.run(["fc-match", "-f", "%{family}", ":lang=zh-tw"], capture_output=True, text=True, timeout=30).stdout
+        assert "CJK" in family or "Han" in family, f"no CJK font for zh-tw (got {family!r}): install fonts-noto-cjk"
+
+    with serve(built, baseurl=baseurl) as base:
+        # The index, then every page the pager links to, over HTTP.
+        index = _dom(browse(chromium, base))
+        seen = [_text(a) for a in index.xpath("//ul[@class='posts']/li/a[@class='title']")]
+        assert seen and set(seen) <= titles and all(CJK.search(t) for t in seen)
+        assert _text(index.xpath("//title")[0]) == _config()["title"]
+        url, pages = base, 1
+        nxt = index.xpath("//a[@rel='next']/@href")
+        while nxt:
+            url = urljoin(url, nxt[0])
+            status, page = _get(url)
+            assert status == 200
+            assert _file_for(built, urlsplit(url).path, baseurl).is_file()
+            dom = _dom(page.decode("utf-8"))
+            for prev in dom.xpath("//a[@rel='prev']/@href"):
+                assert _get(urljoin(url, prev))[0] == 200
+            seen += [_text(a) for a in dom.xpath("//ul[@class='posts']/li/a[@class='title']")]
+            nxt = dom.xpath("//a[@rel='next']/@href")
+            pages += 1
+        assert pages == math.ceil(len(posts) / _config()["pagination"]["per_page"]) >= 2
+        assert sorted(seen) == sorted(titles)
+
+        # A post with photos: title, time, source, original link, the photos and their captions.
+        post = max(posts, key=lambda p: (len(images(body(p.read_text(encoding="utf-8")))), _when(p)))
+        facts = post_facts(post)
+        photos = images(body(post.read_text(encoding="utf-8")))
+        assert photos, "the corpus should have a post with photos"
+        page_url = urljoin(base, _local_path(built, built_page(built, post), baseurl))
+        dom = _dom(browse(chromium, page_url))
+        assert _text(dom.xpath("//article//h1")[0]) == _title(post)
+        assert _text(dom.xpath("//p[@class='meta']//time")[0]) == _taipei(post)
+        assert dom.xpath("//a[@class='original']/@href") == [facts["from"]]
+        assert [_text(a) for a in dom.xpath("//a[@class='source']")] == facts["categories"]
+        rendered = {img.get("src") for img in dom.xpath("//div[@class='post-content']//img")}
+        assert {p["src"] for p in photos} <= rendered
+        captions = lhtml.fragment_fromstring(body(post.read_text(encoding="utf-8")), create_parent="div").xpath("//figcaption")
+        text = visible_text(lhtml.tostring(dom, encoding="unicode"))
+        for caption in captions:
+            assert _text(caption) in " ".join(text.split())
+        shot = tmp_path / "post.png"
+        browse(chromium, page_url, screenshot=shot)
+        assert _not_blank(shot)
+
+        # The source's archive page lists exactly that source's posts.
+        source = facts["categories"][0]
+        href = dom.xpath("//a[@class='source']/@href")[0]
+        archive = _dom(browse(chromium, urljoin(page_url, href)))
+        assert {_text(a) for a in archive.xpath("//ul[@class='posts']/li/a[@class='title']")} == {_title(p) for p in posts if source in post_facts(p)["categories"]}
+
+        # The Atom feed: parses, Chinese titles, entries link to pages that exist.
+        feed_url = urljoin(base, index.xpath("//link[@type='application/atom+xml']/@href")[0])
+        status, raw = _get(feed_url)
+        assert status == 200
+        feed = feedparser.parse(raw)
+        assert not feed.bozo, feed.get("bozo_exception")
+        assert len(feed.entries) == min(len(posts), _config()["feed"]["posts_limit"])
+        for entry in feed.entries:
+            assert " ".join(entry.title.split()) in titles and CJK.search(entry.title)
+            assert _get(urljoin(feed_url, entry.link))[0] == 200
+        assert " ".join(feed.entries[0].title.split()) in " ".join(browse(chromium, feed_url).split())
+
+
+def _local_path(built: Path, page: Path, baseurl: str) -> str:
+    return f"{baseurl}/{quote(page.relative_to(built).as_posix())}"
