@@ -153,6 +153,18 @@ class Backfill:
 
         self.runner.run((self.job(u) for u in todo), tick)
 
+    def sitemaps(self, since: date, until: date) -> None:
+        """The articles of the range that CNA's news sitemaps list (they hold the last days only)."""
+        found: list[str] = []
+        for sitemap in self.config.backfill.sitemaps:
+            try:
+                found += sitemap_urls(self.runner.http.get(sitemap, accept="application/xml").content)
+            except FetchError as exc:
+                log.warning("sitemap %s: %s (the id walk covers its days)", sitemap, exc)
+        in_window = [u for u in found if (aid := id_in_path(u)) and in_range(aid, since, until)]
+        if in_window:
+            self.run_urls(in_window)
+
     def walk(self, since: date, until: date) -> None:
         """Walk the ids of each day not finished yet."""
         plan = [d for d in days(since, until) if not self.state.day_finished(d.strftime("%Y%m%d"))]
@@ -250,15 +262,7 @@ def backfill(
                     job.run_urls(url_list)
                 if since is not None:
                     if use_sitemaps:
-                        found = []
-                        for sitemap in config.backfill.sitemaps:
-                            try:
-                                found += sitemap_urls(http.get(sitemap, accept="application/xml").content)
-                            except FetchError as exc:
-                                log.warning("sitemap %s: %s (the id walk covers its days)", sitemap, exc)
-                        in_window = [u for u in found if (aid := id_in_path(u)) and in_range(aid, since, until)]
-                        if in_window:
-                            job.run_urls(in_window)
+                        job.sitemaps(since, until)
                     job.walk(since, until)
             job.runner.report_robots()
             if not dry_run:

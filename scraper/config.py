@@ -232,7 +232,20 @@ def parse(text: str, path: Path) -> Config:
     output = base / _check_str(where, "output", data["output"])
     state = base / _check_str(where, "state", data["state"]) if "state" in data else None
 
-    feeds_data = data["feeds"]
+    feeds = _feeds(where, data["feeds"])
+    http = _http(where, data.get("http") or {})
+    counts: dict[str, Any] = {}
+    for k in ("max_attempts", "report_after"):
+        if k in data:
+            counts[k] = int(_check_number(where, k, data[k], int))
+    counts["backfill"] = _backfill(where, data.get("backfill"))
+    for k in ("article_backoff", "feed_backoff"):
+        if k in data:
+            counts[k] = float(_check_number(where, k, data[k], float))
+    return Config(path=path, site=site, output=output, feeds=feeds, http=http, state=state, **counts)
+
+
+def _feeds(where: _Where, feeds_data: object) -> tuple[FeedConfig, ...]:
     if not isinstance(feeds_data, list) or not feeds_data:
         raise where.error("feeds", "must be a non-empty list of {name, url}")
     feeds: list[FeedConfig] = []
@@ -261,8 +274,10 @@ def parse(text: str, path: Path) -> Config:
             raise where.error(f"{key}.name", f"repeats the name of {names[name]} (names tell feeds apart in error lines)")
         names[name] = key
         feeds.append(FeedConfig(name, url, feed_site, content))
+    return tuple(feeds)
 
-    http_data = data.get("http") or {}
+
+def _http(where: _Where, http_data: object) -> HttpConfig:
     if not isinstance(http_data, dict):
         raise where.error("http", "must be a mapping")
     http_values: dict[str, Any] = {}
@@ -274,15 +289,7 @@ def parse(text: str, path: Path) -> Config:
             http_values[k] = _check_str(where, f"http.{k}", value)
         else:
             http_values[k] = _check_number(where, f"http.{k}", value, kind)
-    counts: dict[str, Any] = {}
-    for k in ("max_attempts", "report_after"):
-        if k in data:
-            counts[k] = int(_check_number(where, k, data[k], int))
-    counts["backfill"] = _backfill(where, data.get("backfill"))
-    for k in ("article_backoff", "feed_backoff"):
-        if k in data:
-            counts[k] = float(_check_number(where, k, data[k], float))
-    return Config(path=path, site=site, output=output, feeds=tuple(feeds), http=HttpConfig(**http_values), state=state, **counts)
+    return HttpConfig(**http_values)
 
 
 def _backfill(where: _Where, data: object) -> BackfillConfig:

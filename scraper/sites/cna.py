@@ -216,6 +216,56 @@ def _article_bytes(data: bytes) -> bytes:
     return data[:head_end] + b"</head><body>" + data[start : end + len(b"</article>")] + b"</body></html>"
 
 
+def _canonical(root: Element, central: Element, meta: dict[str, list[str]], url: str) -> tuple[str, Element | None]:
+    """The article's canonical URL (canonical link, og:url, the article element's, the URL
+    itself) and its ``<article>`` element."""
+    canon = None
+    for candidate in [link.get("href") or "" for link in root.iter("link") if link.get("rel") == "canonical"] + meta.get("og:url", []):
+        canon = cna_canonical(candidate)
+        if canon:
+            break
+    article_el = central.getparent()
+    while article_el is not None and article_el.tag != "article":
+        article_el = article_el.getparent()
+    if canon is None and article_el is not None:
+        canon = cna_canonical(article_el.get("data-canonical-url") or "")
+    if canon is None:
+        canon = cna_canonical(url)
+    if canon is None:
+        raise NotAnArticle(url, "no CNA article URL (canonical link, og:url or the URL itself)")
+    return canon, article_el
+
+
+def _times(root: Element, central: Element, meta: dict[str, list[str]], url: str) -> tuple[datetime, datetime | None, dict[str, object]]:
+    """Publication and update times, and the JSON-LD they may have come from."""
+    # JSON-LD is read only when the meta tags lack a time (the 2016 layout has neither).
+    ld = {} if meta.get("article:published_time") else _json_ld(root)
+    published = _first_time(meta, ld, "article:published_time", "datePublished")
+    if published is None:
+        box = find_class(central, "updatetime")
+        first = box.find("span") if box is not None else None
+        published = parse_time(_text(first)) if first is not None else None
+    if published is None:
+        raise LayoutChanged(url, "CNA's layout seems to have changed: no publication time")
+    return published, _first_time(meta, ld, "article:modified_time", "dateModified"), ld
+
+
+def _section(root: Element, central: Element, article_el: Element | None, meta: dict[str, list[str]], ld: dict[str, object]) -> tuple[str, list[str]]:
+    """The article's category and its tags."""
+    category = ""
+    if article_el is not None:
+        category = (article_el.get("data-origin-type-name") or "").strip()
+    if not category:
+        crumb = find_class(central, "breadcrumb")
+        links = crumb.findall(".//a") if crumb is not None else []
+        category = _text(links[-1]) if links else str(ld.get("articleSection") or "")
+    tags = list(meta.get("article:tag", []))
+    keywords = ld.get("keywords") if tags or ld else _json_ld(root).get("keywords")
+    if not tags and isinstance(keywords, list):
+        tags = [str(k) for k in keywords]
+    return category, list(dict.fromkeys(t for t in tags if t != "NewsArticle"))
+
+
 def extract(data: bytes, url: str, charset: str | None = None) -> Article:
     """Page bytes fetched from ``url`` -> the article they hold.
 
@@ -237,55 +287,17 @@ def extract(data: bytes, url: str, charset: str | None = None) -> Article:
     title = " ".join(_text(h1).split("\n")).strip() if h1 is not None else ""
     if not title:
         raise LayoutChanged(url, "CNA's layout seems to have changed: no h1 title in div.centralContent")
-    canon = None
-    for candidate in [link.get("href") or "" for link in root.iter("link") if link.get("rel") == "canonical"] + meta.get("og:url", []):
-        canon = cna_canonical(candidate)
-        if canon:
-            break
-    article_el = central.getparent()
-    while article_el is not None and article_el.tag != "article":
-        article_el = article_el.getparent()
-    if canon is None and article_el is not None:
-        canon = cna_canonical(article_el.get("data-canonical-url") or "")
-    if canon is None:
-        canon = cna_canonical(url)
-    if canon is None:
-        raise NotAnArticle(url, "no CNA article URL (canonical link, og:url or the URL itself)")
+    canon, article_el = _canonical(root, central, meta, url)
     aid = cna_id(canon)
     assert aid is not None
-
     paragraph = _article_paragraph(central)
     if paragraph is None:
         raise LayoutChanged(url, "CNA's layout seems to have changed: no div.paragraph body")
     pieces, texts, photos, truncated = _body(paragraph, canon)
     if not texts:
         raise NotAnArticle(url, "the page has a title but no article text")
-
-    # JSON-LD is read only when the meta tags lack a time (the 2016 layout has neither).
-    ld = {} if meta.get("article:published_time") else _json_ld(root)
-    published = _first_time(meta, ld, "article:published_time", "datePublished")
-    if published is None:
-        box = find_class(central, "updatetime")
-        first = box.find("span") if box is not None else None
-        published = parse_time(_text(first)) if first is not None else None
-    if published is None:
-        raise LayoutChanged(url, "CNA's layout seems to have changed: no publication time")
-    updated = _first_time(meta, ld, "article:modified_time", "dateModified")
-
-    category = ""
-    if article_el is not None:
-        category = (article_el.get("data-origin-type-name") or "").strip()
-    if not category:
-        crumb = find_class(central, "breadcrumb")
-        links = crumb.findall(".//a") if crumb is not None else []
-        category = _text(links[-1]) if links else str(ld.get("articleSection") or "")
-
-    tags = list(meta.get("article:tag", []))
-    keywords = ld.get("keywords") if tags or ld else _json_ld(root).get("keywords")
-    if not tags and isinstance(keywords, list):
-        tags = [str(k) for k in keywords]
-    tags = list(dict.fromkeys(t for t in tags if t != "NewsArticle"))
-
+    published, updated, ld = _times(root, central, meta, url)
+    category, tags = _section(root, central, article_el, meta, ld)
     lead = None
     lead_html = ""
     full = find_class(central, "fullPic")
