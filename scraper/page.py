@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterator
 from typing import cast
 
-from bs4.dammit import EncodingDetector
 from lxml import etree
 
 from .errors import ExtractError
@@ -46,6 +45,10 @@ def decode(data: bytes, declared: str | None, url: str) -> str:
     for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
             return data.decode(name, errors="strict")
+    # bs4's detector reads <meta charset> the way browsers do; imported here, not at start-up,
+    # so a poll with nothing new does not pay for it.
+    from bs4.dammit import EncodingDetector
+
     meta = EncodingDetector.find_declared_encoding(data[:4096], is_html=True, search_entire_document=False)
     candidates = ["utf-8", _codec(meta), _codec(declared), "cp950", "gb18030"]
     seen: set[str] = set()

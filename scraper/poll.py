@@ -95,6 +95,25 @@ def _feed_failed(state: State, feed: FeedConfig, config: Config, report: RunRepo
         log.info("feed failed feed=%s streak=%d: %s", label(feed), decision.failures, exc)
 
 
+def _save(state: State, feed: FeedConfig, polled: Polled, known: dict[str, str], fresh: list[Job], now: float, config: Config) -> None:
+    """Remember a feed's new items and its response, in one transaction: the items before
+    the ETag, so a crash loses nothing. A feed with nothing new whose state would not
+    change (a server without ETags, say) writes nothing, so an idle poll costs no fsync."""
+    row = state.feed(feed.url)
+    guids = [e for e in polled.entries if e.guid and e.article_id in known]
+    unchanged = (row.etag, row.last_modified, row.redirect, row.failures) == (polled.etag, polled.last_modified, polled.redirect, 0)
+    if not fresh and not guids and unchanged and not polled.redirect:
+        return
+    with state.transaction():
+        # A feed that re-issues GUIDs would fool a reader keyed on them; identity here is the link.
+        for article_id, old in state.changed_guids(guids):
+            log.warning("feed %s: the GUID of %s changed (was %r); it is the same item, not written again", label(feed), article_id, old)
+        state.remember(fresh, now)
+        row = state.feed_ok(feed.url, polled.etag, polled.last_modified, polled.redirect, now)
+    if polled.redirect and row.redirect_seen == schedule.FOLLOW_REDIRECT_AFTER:
+        log.warning("feed %s moved permanently to %s; update %s", label(feed), polled.redirect, config.path)
+
+
 def _as_job(entry: Job, feed: FeedConfig) -> Job:
     """The entry as the job the runner gets: the feed's site, and for ``content: feed``
     the item's own text (empty when it has none): such a job never fetches a page."""
@@ -132,15 +151,7 @@ def poll(
                     for job in fresh:
                         out(f"would write {job.article_id} {job.url} {job.title}")
                     continue
-                with state.transaction():
-                    # A feed that re-issues GUIDs would fool a reader keyed on them; identity here is the link.
-                    for article_id, old in state.changed_guids(e for e in polled.entries if e.article_id in known):
-                        log.warning("feed %s: the GUID of %s changed (was %r); it is the same item, not written again", label(feed), article_id, old)
-                    # Remembered before the feed's ETag is saved: a crash now loses nothing.
-                    state.remember(fresh, clock())
-                    row = state.feed_ok(feed.url, polled.etag, polled.last_modified, polled.redirect, clock())
-                if polled.redirect and row.redirect_seen == schedule.FOLLOW_REDIRECT_AFTER:
-                    log.warning("feed %s moved permanently to %s; update %s", label(feed), polled.redirect, config.path)
+                _save(state, feed, polled, known, fresh, clock(), config)
             if dry_run:
                 return report
             runner = Runner(config, state, files, http, report, now=clock)
