@@ -13,6 +13,7 @@ written as ``&#123;`` so Liquid shows them literally.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 
@@ -115,7 +116,19 @@ def image_url(el: Element, base: str) -> str | None:
     url = absolute(src, base)
     if url is None:
         return None
-    return "https://" + url[len("http://") :] if url.startswith("http://") else url
+    # Named hosts are asked over https (no mixed content on an https site); an address
+    # such as 127.0.0.1 has no certificate to offer, so its photos keep their scheme.
+    if url.startswith("http://") and not _is_address(host_of(url)):
+        return "https://" + url[len("http://") :]
+    return url
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class _Writer:

@@ -20,6 +20,7 @@ from .urls import split
 
 DEFAULT_USER_AGENT = "cna-jekyll-scraper/0.1 (Jekyll news mirror; python-httpx)"
 CONTENT_MODES = ("page", "feed")
+PHOTO_MODES = ("link", "mirror")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class FeedConfig:
     url: str
     site: str | None = None  # display name for this feed's posts; default the top-level site
     content: str = "page"
+    photos: str | None = None  # link | mirror; None: the top-level setting
 
 
 SITEMAPS = ("https://www.cna.com.tw/sitemap_fromRemote_cfp.xml", "https://www.cna.com.tw/GoogleNewsSitemap_fromRemote_cfp.xml")
@@ -67,6 +69,14 @@ class Config:
     article_backoff: float = 600.0  # seconds before a failed article is tried again; doubles each time
     feed_backoff: float = 300.0  # seconds before a feed that failed twice is polled again; doubles each time
     backfill: BackfillConfig = field(default_factory=BackfillConfig)
+    photos: str = "link"  # link: posts point at the source's photos; mirror: a local copy
+
+    def photos_for(self, source: str) -> str:
+        """The photo mode of an article found by ``source`` (a feed's URL, or a backfill)."""
+        for feed in self.feeds:
+            if feed.url == source and feed.photos:
+                return feed.photos
+        return self.photos
 
     @property
     def policy(self) -> Policy:
@@ -92,8 +102,8 @@ class Config:
         return dataclasses.replace(self, output=output)
 
 
-TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "feed_backoff", "backfill"}
-FEED_KEYS = {"name", "url", "site", "content"}
+TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "feed_backoff", "backfill", "photos"}
+FEED_KEYS = {"name", "url", "site", "content", "photos"}
 HTTP_KEYS = {
     "user_agent": str,
     "timeout": float,
@@ -174,6 +184,12 @@ def _check_str(where: _Where, key: str, value: object) -> str:
     return value.strip()
 
 
+def _check_choice(where: _Where, key: str, value: object, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise where.error(key, f"must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def _number(value: object) -> float | int | None:
     """A YAML number, or a string YAML 1.1 leaves unread (``1e308``, ``1_000``)."""
     if isinstance(value, bool):
@@ -239,6 +255,8 @@ def parse(text: str, path: Path) -> Config:
         if k in data:
             counts[k] = int(_check_number(where, k, data[k], int))
     counts["backfill"] = _backfill(where, data.get("backfill"))
+    if "photos" in data:
+        counts["photos"] = _check_choice(where, "photos", data["photos"], PHOTO_MODES)
     for k in ("article_backoff", "feed_backoff"):
         if k in data:
             counts[k] = float(_check_number(where, k, data[k], float))
@@ -269,11 +287,12 @@ def _feeds(where: _Where, feeds_data: object) -> tuple[FeedConfig, ...]:
         if content not in CONTENT_MODES:
             raise where.error(f"{key}.content", f"must be one of {', '.join(CONTENT_MODES)}, not {content!r}")
         feed_site = _check_str(where, f"{key}.site", item["site"]) if "site" in item else None
+        photos = _check_choice(where, f"{key}.photos", item["photos"], PHOTO_MODES) if "photos" in item else None
         name = _check_str(where, f"{key}.name", item["name"])
         if name in names:
             raise where.error(f"{key}.name", f"repeats the name of {names[name]} (names tell feeds apart in error lines)")
         names[name] = key
-        feeds.append(FeedConfig(name, url, feed_site, content))
+        feeds.append(FeedConfig(name, url, feed_site, content, photos))
     return tuple(feeds)
 
 

@@ -23,6 +23,15 @@ outcome and goes on; only ``StoreError`` and ``AlreadyRunning`` end a run.
 
 from __future__ import annotations
 
+import errno
+
+_OS_REASONS = {errno.ENOSPC: "disk full", errno.EROFS: "read-only file system", errno.EACCES: "permission denied", errno.EDQUOT: "disk quota exceeded"}
+
+
+def os_reason(exc: OSError) -> str:
+    """What an OSError means to a user: "disk full" rather than "[Errno 28] …"."""
+    return _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+
 
 class ScraperError(Exception):
     """Base of every foreseeable failure."""

@@ -218,8 +218,10 @@ class Http:
         last_modified: str | None = None,
         allowed_hosts: Collection[str] | None = None,
         accept: str = "*/*",
+        max_bytes: int | None = None,
     ) -> Response:
-        """GET ``url`` with retries for transient failures only."""
+        """GET ``url`` with retries for transient failures only; ``max_bytes`` replaces the
+        configured cap on the decoded body for this request."""
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -234,10 +236,10 @@ class Http:
             retry=retry_if_exception(retryable),
             reraise=True,
         )
-        result: Response = retrying(self._get_once, url, etag, last_modified, allowed_hosts, accept)
+        result: Response = retrying(self._get_once, url, etag, last_modified, allowed_hosts, accept, max_bytes or self.config.max_bytes)
         return result
 
-    def _get_once(self, url: str, etag: str | None, last_modified: str | None, allowed_hosts: Collection[str] | None, accept: str) -> Response:
+    def _get_once(self, url: str, etag: str | None, last_modified: str | None, allowed_hosts: Collection[str] | None, accept: str, cap: int) -> Response:
         seen = [url]
         permanent = True
         current = url
@@ -247,7 +249,7 @@ class Http:
                 headers["If-None-Match"] = etag
             if last_modified:
                 headers["If-Modified-Since"] = last_modified
-            response = self._send(current, headers)
+            response = self._send(current, headers, cap)
             if response.status not in REDIRECTS:
                 if current == url:
                     return response
@@ -276,15 +278,15 @@ class Http:
             current = target
         raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
 
-    def _send(self, url: str, headers: dict[str, str]) -> Response:
+    def _send(self, url: str, headers: dict[str, str], cap: int) -> Response:
         if not is_web(url):
             raise FetchError(url, "not an http(s) URL that can be fetched")
         host = host_of(url)
         with self.limiter.slot(host, url):
             self._count(host, requests=1)
-            return self._watched(url, headers, host)
+            return self._watched(url, headers, host, cap)
 
-    def _watched(self, url: str, headers: dict[str, str], host: str) -> Response:
+    def _watched(self, url: str, headers: dict[str, str], host: str, cap: int) -> Response:
         """The request under the total deadline, headers included.
 
         httpx bounds each read, not the whole response: a server that drips its status
@@ -296,7 +298,7 @@ class Http:
 
         def work() -> None:
             try:
-                box["ok"] = self._send_now(url, headers, host)
+                box["ok"] = self._send_now(url, headers, host, cap)
             except BaseException as exc:  # handed to the caller below
                 box["error"] = exc
 
@@ -312,11 +314,11 @@ class Http:
         assert isinstance(result, Response)
         return result
 
-    def _send_now(self, url: str, headers: dict[str, str], host: str) -> Response:
+    def _send_now(self, url: str, headers: dict[str, str], host: str, cap: int) -> Response:
         started = time.monotonic()
         try:
             with self.client.stream("GET", url, headers=headers) as r:
-                return self._read(url, r, started, host)
+                return self._read(url, r, started, host, cap)
         except httpx.TimeoutException as exc:
             raise FetchError(url, f"timed out ({type(exc).__name__})", transient=True) from exc
         except httpx.TransportError as exc:
@@ -324,7 +326,7 @@ class Http:
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
             raise FetchError(url, f"invalid URL: {exc}") from exc
 
-    def _read(self, url: str, r: httpx.Response, started: float, host: str) -> Response:
+    def _read(self, url: str, r: httpx.Response, started: float, host: str, cap: int) -> Response:
         status = r.status_code
         if status in (429, 503):
             delay = retry_after_seconds(r.headers.get("retry-after"), time.time())
@@ -346,9 +348,9 @@ class Http:
             raise FetchError(url, f"HTTP {status} (expected 200)", status=status)
         declared = r.headers.get("content-length", "")
         encoding = r.headers.get("content-encoding")
-        if declared.isascii() and declared.isdigit() and not encoding and int(declared) > self.config.max_bytes:
-            raise FetchError(url, f"body of {int(declared)} bytes is over the {self.config.max_bytes}-byte cap")
-        decoder = Decoder(encoding, self.config.max_bytes, url)
+        if declared.isascii() and declared.isdigit() and not encoding and int(declared) > cap:
+            raise FetchError(url, f"body of {int(declared)} bytes is over the {cap}-byte cap")
+        decoder = Decoder(encoding, cap, url)
         chunks = []
         for chunk in r.iter_raw():
             self._count(host, size=len(chunk))

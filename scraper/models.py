@@ -73,6 +73,8 @@ class RunReport:
     skipped: int = 0
     unchanged: int = 0
     deferred: int = 0
+    photos_mirrored: int = 0
+    photos_failed: int = 0
     gave_up: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 

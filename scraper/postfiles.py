@@ -26,17 +26,13 @@ from pathlib import Path
 
 from . import posts
 from .errors import AlreadyRunning, StoreError
+from .errors import os_reason as reason
 from .models import Post
 from .urls import identity
 
 log = logging.getLogger(__name__)
 FRONT_MATTER_BYTES = 4096  # the from: line sits in the first lines of every post
 TMP_PREFIX = ".tmp-"
-_OS_REASONS = {errno.ENOSPC: "disk full", errno.EROFS: "read-only file system", errno.EACCES: "permission denied", errno.EDQUOT: "disk quota exceeded"}
-
-
-def reason(exc: OSError) -> str:
-    return _OS_REASONS.get(exc.errno or 0, exc.strerror or str(exc))
 
 
 def _fsync_dir(path: Path) -> None:

@@ -24,6 +24,7 @@ from .config import Config
 from .errors import ExtractError, FetchError, NotAnArticle, OffSite, RetryLater, RobotsDenied, StoreError
 from .http import Http
 from .models import Article, Job, Post, RunReport
+from .photos import Photos
 from .postfiles import PostFiles
 from .robots import Robots
 from .sites import cna, extractor_for, generic
@@ -40,6 +41,8 @@ class Fetched:
     article: Article
     post: Post
     extractor: str  # "cna", "generic" or "feed"
+    photos_mirrored: int = 0
+    photos_failed: int = 0
 
 
 def allowed_hosts(url: str, config: Config) -> frozenset[str]:
@@ -64,14 +67,20 @@ def fetch_article(http: Http, robots: Robots, job: Job, hosts: frozenset[str]) -
     return article, "cna"
 
 
-def fetch_one(http: Http, robots: Robots, job: Job, site: str, hosts: frozenset[str]) -> Fetched:
-    """Fetch (or, for full-text feeds, take from the item) and render one job; writes nothing."""
+def fetch_one(http: Http, robots: Robots, job: Job, site: str, hosts: frozenset[str], photos: Photos | None = None) -> Fetched:
+    """Fetch (or, for full-text feeds, take from the item) and render one job; with
+    ``photos``, its photos are stored locally first. Writes no post."""
     if job.content is not None:
         article, extractor = generic.from_feed(job.article_id, job.url, job.title, job.content, job.published), "feed"
     else:
         article, extractor = fetch_article(http, robots, job, hosts)
+    mirrored = None
+    when = job.published or article.published
+    if photos is not None and when is not None:
+        mirrored = photos.mirror(article.body_html, when)
+        article = dataclasses.replace(article, body_html=mirrored.body_html)
     post = posts.build(article, site=job.site or site, date=job.published, author=job.author)
-    return Fetched(job, article, post, extractor)
+    return Fetched(job, article, post, extractor, mirrored.stored if mirrored else 0, mirrored.failed if mirrored else 0)
 
 
 def write_post(state: State, files: PostFiles, job: Job, fetched: Fetched, now: float) -> str | None:
@@ -144,6 +153,7 @@ class Runner:
         self.now = now
         self.stop = Stop()
         self.robots_denied: dict[str, int] = {}
+        self.photos = Photos(files.output, http)
 
     def run(self, jobs: Iterable[Job], on_done: Callable[[Job, str], None] | None = None) -> None:
         """Fetch jobs concurrently (at most max_per_host in flight), write results in this thread."""
@@ -159,7 +169,8 @@ class Runner:
                         exhausted = True
                         break
                     hosts = allowed_hosts(job.url, self.config)
-                    pending[pool.submit(fetch_one, self.http, self.robots, job, self.config.site, hosts)] = job
+                    photos = self.photos if self.config.photos_for(job.source) == "mirror" else None
+                    pending[pool.submit(fetch_one, self.http, self.robots, job, self.config.site, hosts, photos)] = job
                 if not pending:
                     break
                 done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
@@ -199,6 +210,8 @@ class Runner:
     def _record(self, job: Job, fetched: Fetched) -> str:
         now = self.now()
         article = fetched.article
+        self.report.photos_mirrored += fetched.photos_mirrored
+        self.report.photos_failed += fetched.photos_failed
         if article.truncated and not self.include_truncated:
             return self._skipped(job, "truncated by CNA (已過查詢時效)")
         if article.article_id != job.article_id:
