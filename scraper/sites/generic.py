@@ -4,18 +4,25 @@ Pages go through trafilatura, chosen by measurement over readability-lxml on the
 pages we have: the same text found, but trafilatura keeps the photos (readability
 dropped every one) and stays well-kept. It is imported only when a non-CNA page is
 extracted, so a CNA-only cron run does not pay for it. Its HTML then goes through the
-same allow-list cleaner as CNA's.
+same allow-list cleaner as CNA's. Title and time come from the page's own metadata
+(``pagemeta``): sites append their name to ``og:title``, and trafilatura reads only the day.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+
+import lxml.html
 
 from .. import clean
 from ..errors import ExtractError, NotAnArticle
 from ..models import Article
-from ..page import decode
+from ..page import decode, metas
 from ..urls import identity
+from . import pagemeta
+
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 
 
 def claims(url: str, data: bytes) -> bool:
@@ -32,24 +39,40 @@ def from_feed(article_id: str, url: str, title: str, content: str, published: da
     return Article(article_id=article_id, url=url, title=title.strip(), published=published, updated=None, category="", tags=(), lead_photo=None, body_html=body)
 
 
+def _published(text: str, url: str, meta: dict[str, list[str]], root: lxml.html.HtmlElement) -> datetime | None:
+    published = pagemeta.published_of(root, meta)
+    if published is not None:
+        return published
+    import trafilatura
+
+    found = trafilatura.extract_metadata(text, default_url=url)
+    if found is None or not found.date:
+        return None
+    try:
+        day = datetime.fromisoformat(found.date)
+    except ValueError:
+        return None
+    return day if day.tzinfo is not None else day.replace(tzinfo=UTC)  # a bare date: the day, not a guessed hour
+
+
 def extract(data: bytes, url: str, charset: str | None = None) -> Article:
-    """A page of any site: title, date and main text by trafilatura, cleaned by the allow-list."""
+    """A page of any site: title and time from its metadata, main text by trafilatura,
+    cleaned by the allow-list."""
     import trafilatura  # heavy; only sources other than CNA need it
 
-    text = decode(data, charset, url)
-    html = trafilatura.extract(text, url=url, output_format="html", include_images=True, include_links=True, include_comments=False, fast=True)
-    meta = trafilatura.extract_metadata(text, default_url=url)
+    text = _XML_DECL.sub("", decode(data, charset, url), count=1)
+    if not text.strip():
+        raise ExtractError(url, "the page is empty")
+    try:
+        root = lxml.html.document_fromstring(text)
+    except (ValueError, lxml.etree.ParserError) as exc:
+        raise ExtractError(url, f"the page is not HTML ({exc})") from exc
+    meta = metas(root)
+    title = pagemeta.title_of(root, meta) or url
+    published = _published(text, url, meta, root)
+    html = trafilatura.extract(root, url=url, output_format="html", include_images=True, include_links=True, include_comments=False, fast=True)
     if not html:
         raise NotAnArticle(url, "no article text found on the page")
-    published = None
-    if meta is not None and meta.date:
-        try:
-            published = datetime.fromisoformat(meta.date)
-        except (ValueError, TypeError):
-            published = None
-    if published is not None and published.tzinfo is None:
-        published = published.replace(tzinfo=UTC)  # a bare date: the day, not a guessed hour
-    title = (meta.title if meta is not None and meta.title else "") or url
     body = clean.clean_html(html, url)
     return Article(
         article_id=identity(url),

@@ -1,0 +1,83 @@
+"""The general extractor's rules on small pages written here, and properties that must hold
+for every input."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scraper.models import Article
+from scraper.sites import generic, pagemeta
+
+STORY = [
+    "市政府今天宣布，明年起全市公車將全面改用電動車，預計五年內完成汰換，總經費約新台幣一百二十億元。市長在記者會上說，這是本市邁向淨零排放的重要一步。",
+    "交通局長表示，電動公車的營運成本比柴油車低三成，噪音與空氣污染也大幅減少，市民搭乘意願可望提高。局長也說，司機將分批接受新車操作訓練。",
+    "不過，部分業者擔心充電站設置進度落後，可能影響班次調度，市府承諾將在各轉運站優先設置快充設備。業者另要求市府補助電池更換的費用。",
+    "議員則提醒，採購過程必須公開透明，並應優先考量國產車輛，以帶動本地相關產業的發展與就業機會。市府回應，招標文件將全文公開供外界檢視。",
+]
+
+
+def page(head: str = "", before: str = "", after: str = "", inside: str = "") -> bytes:
+    paras = "".join(f"<p>{t}</p>" for t in STORY[:2]) + inside + "".join(f"<p>{t}</p>" for t in STORY[2:])
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head><body>"
+        f"<nav><ul><li><a href='/'>首頁</a></li><li><a href='/news'>新聞</a></li></ul></nav>"
+        f"<main><article>{before}{paras}{after}</article></main>"
+        f"<footer><p>© 2026 範例新聞 版權所有</p></footer></body></html>"
+    ).encode()
+
+
+def extract(data: bytes) -> Article:
+    return generic.extract(data, "https://news.example.org/2026/12/01/bus.html")
+
+
+TIME = "<meta property='article:published_time' content='2026-12-01T08:30:00+08:00'>"
+
+
+# --- titles
+
+
+def test_h1_wins_when_og_title_is_it_plus_the_site_suffix_up_to_punctuation() -> None:
+    head = TIME + "<meta property='og:title' content='市府公車全面電動化 五年完成 - 範例新聞'>"
+    article = extract(page(head, before="<h1>市府：公車全面電動化，五年完成</h1>"))
+    assert article.title == "市府：公車全面電動化，五年完成"
+
+
+def test_suffix_equal_to_the_site_name_is_cut() -> None:
+    for sep in (" - ", " | ", "_"):
+        head = TIME + f"<meta property='og:title' content='公車全面電動化{sep}範例新聞'><meta property='og:site_name' content='範例新聞'>"
+        assert extract(page(head, before="<h1 class='logo'>範例新聞</h1>")).title == "公車全面電動化"
+
+
+def test_site_name_holding_a_separator_is_cut_whole() -> None:
+    head = TIME + "<title>公車全面電動化 - RFI - 法國國際廣播電台</title><meta name='application-name' content='RFI - 法國國際廣播電台'>"
+    assert extract(page(head)).title == "公車全面電動化"
+
+
+def test_title_with_a_dash_but_no_site_name_is_kept_whole() -> None:
+    head = TIME + "<meta property='og:title' content='公車電動化 - 業者憂充電站不足'>"
+    assert extract(page(head)).title == "公車電動化 - 業者憂充電站不足"
+
+
+@given(st.text(min_size=1, max_size=40), st.text(min_size=1, max_size=20))
+def test_cutting_a_suffix_never_leaves_an_empty_title(title: str, site: str) -> None:
+    out = pagemeta.strip_site_suffix(title, [site])
+    assert title.startswith(out) or title.endswith(out)
+    assert out or not title
+
+
+# --- time
+
+
+def test_time_comes_from_the_page_with_its_hour_and_zone() -> None:
+    assert extract(page(TIME)).published == datetime(2026, 12, 1, 0, 30, tzinfo=UTC)
+    ld = '<script type=\'application/ld+json\'>{"@graph": [{"@type": "NewsArticle", "datePublished": "2026-12-01T09:15:00Z"}]}</script>'
+    assert extract(page(ld)).published == datetime(2026, 12, 1, 9, 15, tzinfo=UTC)
+
+
+def test_a_time_without_an_offset_is_not_taken_as_an_instant() -> None:
+    assert pagemeta.parse_time("2026-12-01 10:55:53") is None
+    assert pagemeta.parse_time("2026-12-01") is None
+    assert pagemeta.parse_time("2026-12-01T10:55:53.000Z") == datetime(2026, 12, 1, 10, 55, 53, tzinfo=UTC)
