@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from scraper.models import Article
 from scraper.sites import generic, pagemeta
+from tests.helpers import images, paragraphs
 
 STORY = [
     "市政府今天宣布，明年起全市公車將全面改用電動車，預計五年內完成汰換，總經費約新台幣一百二十億元。市長在記者會上說，這是本市邁向淨零排放的重要一步。",
@@ -81,3 +82,26 @@ def test_a_time_without_an_offset_is_not_taken_as_an_instant() -> None:
     assert pagemeta.parse_time("2026-12-01 10:55:53") is None
     assert pagemeta.parse_time("2026-12-01") is None
     assert pagemeta.parse_time("2026-12-01T10:55:53.000Z") == datetime(2026, 12, 1, 10, 55, 53, tzinfo=UTC)
+
+
+# --- photos
+
+
+def test_figure_keeps_its_photo_caption_and_credit_without_screen_reader_labels() -> None:
+    style = "<style>.sr{position:absolute;clip-path:inset(100%);clip:rect(1px, 1px, 1px, 1px)}</style>"
+    fig = (
+        "<figure><div><noscript><img src='https://img.example.org/bus.jpg' alt='電動公車'></noscript>"
+        "<p><span class='sr'>圖像來源，</span>範例社</p></div>"
+        "<figcaption><span class='sr'>圖像加註文字，</span><p>新型電動公車在總站充電。</p></figcaption></figure>"
+    )
+    body = extract(page(TIME + style, inside=fig)).body_html
+    assert '<figure><img src="https://img.example.org/bus.jpg" alt="電動公車"><figcaption>新型電動公車在總站充電。 範例社</figcaption></figure>' in body
+    assert "圖像" not in body
+    assert paragraphs(body) == STORY  # the caption is no paragraph of the story
+
+
+def test_related_story_cards_are_no_photos_of_the_story() -> None:
+    card = "<aside><h2>相關新聞</h2><ul>" + "".join(f"<li><a href='/n/{i}'><figure><img src='https://img.example.org/{i}.jpg'></figure>另一則新聞標題{i}</a></li>" for i in range(3)) + "</ul></aside>"
+    body = extract(page(TIME, after=card)).body_html
+    assert images(body) == []
+    assert "另一則新聞" not in body
