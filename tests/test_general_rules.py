@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
+from lxml import html as lhtml
 
 from scraper.models import Article
-from scraper.sites import generic, pagemeta
+from scraper.sites import furniture, generic, pagemeta
 from tests.helpers import images, paragraphs
 
 STORY = [
@@ -105,3 +106,36 @@ def test_related_story_cards_are_no_photos_of_the_story() -> None:
     body = extract(page(TIME, after=card)).body_html
     assert images(body) == []
     assert "另一則新聞" not in body
+
+
+# --- furniture
+
+
+def test_ad_markers_and_bare_labels_go_and_story_stays() -> None:
+    inside = "<div class='ad'><small>廣告</small></div><p>Advertisement</p><p>更新時間：</p>"
+    body = extract(page(TIME, before="<p>發表時間：</p>", inside=inside)).body_html
+    assert paragraphs(body) == STORY
+
+
+def test_label_that_introduces_a_list_is_kept() -> None:
+    inside = "<p>市府列出三項措施：</p><ul><li>汰換老舊柴油公車，全面改為電動車輛</li><li>於各轉運站設置快充設備與備用電源</li></ul>"
+    body = extract(page(TIME, inside=inside)).body_html
+    assert "市府列出三項措施：" in body and "<li>汰換老舊柴油公車" in body
+
+
+def test_links_list_after_the_story_goes() -> None:
+    related = "<h3>延伸閱讀</h3><ul>" + "".join(f"<li><a href='/n/{i}'>市府其他交通政策新聞第{i}則</a></li>" for i in range(4)) + "</ul>"
+    body = extract(page(TIME, after=related)).body_html
+    assert "延伸閱讀" not in body and "其他交通政策" not in body
+    assert paragraphs(body)[-1] == STORY[-1]
+
+
+story_text = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), min_size=12, max_size=60)
+# A footer is never half an item (footers.MAX_SHARE_OF_ITEM): stories here outweigh FOOTER.
+long_text = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), min_size=40, max_size=80)
+
+
+@given(st.lists(story_text, min_size=1, max_size=8))
+def test_furniture_rules_never_drop_a_story_paragraph(texts: list[str]) -> None:
+    blocks = [lhtml.fragment_fromstring(f"<p>{t}</p>") for t in texts]
+    assert [b.text for b in furniture.remove(blocks)] == texts

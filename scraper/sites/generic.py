@@ -16,7 +16,8 @@ Around it, three steps of our own (the real pages that made them necessary are i
    ``<noscript>`` photos).
 2. trafilatura finds the story (on NYT 中文 the ``<article>`` element holds only the
    author bios; the story text is elsewhere).
-3. After: markers become ``<figure><img><figcaption>`` as on CNA posts.
+3. After: markers become ``<figure><img><figcaption>`` as on CNA posts, and page
+   furniture that trafilatura keeps as text goes (see ``furniture``).
 
 Title and time come from the page's own metadata (``pagemeta``).
 """
@@ -32,8 +33,7 @@ from .. import clean
 from ..errors import ExtractError, NotAnArticle
 from ..models import Article
 from ..page import Element, decode, metas, text_of
-from ..urls import identity
-from . import pagemeta
+from . import furniture, pagemeta
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 _MARKER = "scraperfigure{}x7q"
@@ -195,7 +195,7 @@ def _published(text: str, url: str, root: Element, meta: dict[str, list[str]]) -
 
 def extract(data: bytes, url: str, charset: str | None = None) -> Article:
     """A page of any site: title and time from its metadata, main text by trafilatura,
-    photos with captions, cleaned by the allow-list."""
+    photos with captions, furniture removed, cleaned by the allow-list."""
     import trafilatura  # heavy; only sources other than CNA need it
 
     text = _XML_DECL.sub("", decode(data, charset, url), count=1)
@@ -213,7 +213,7 @@ def extract(data: bytes, url: str, charset: str | None = None) -> Article:
     html = trafilatura.extract(root, url=url, output_format="html", include_images=True, include_links=True, include_comments=False, fast=True)
     if not html:
         raise NotAnArticle(url, "no article text found on the page")
-    blocks = _put_back(_blocks(html), figures)
+    blocks = furniture.remove(_put_back(_blocks(html), figures))
     body, _ = clean.clean_elements(blocks, url)
     if not body.strip():
         raise NotAnArticle(url, "no article text found on the page")
