@@ -15,8 +15,15 @@ from datetime import UTC, datetime, timedelta
 import feedparser
 
 from .errors import FeedError
+<<<<<<< HEAD
 from .models import Job
 from .urls import digest, feed_article, identity, is_web
+=======
+from .models import FeedEntry
+from .sites import cna, digest, identity
+from .sites.footers import strip_common_footer
+from .urls import strip_tracking
+>>>>>>> 0d834d0 (Feeds with their own site: a footer the items repeat is stripped from their text)
 
 # A pubDate this far ahead of the clock is a feed bug; the page's own time is used instead.
 FUTURE_SLACK = timedelta(hours=1)
@@ -125,6 +132,9 @@ def parse(data: bytes, feed_url: str, now: datetime, content_type: str | None = 
             raise FeedError(feed_url, f"not a feed ({_bozo(parsed)})")
         if not parsed.get("version"):
             raise FeedError(feed_url, "not a feed (no RSS or Atom elements)")
+    if any_site:  # a footer repeated in every item (a blog's tags and share links) is no article text
+        contents = strip_common_footer([e.content for e in entries])
+        entries = [dataclasses.replace(e, content=c) if c != e.content else e for e, c in zip(entries, contents, strict=True)]
     warning = f"malformed feed, {len(parsed.entries)} items used anyway ({_bozo(parsed)})" if parsed.bozo and parsed.entries else None
     return FeedResult(tuple(entries), tuple(skipped), warning)
 

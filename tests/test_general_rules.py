@@ -1,16 +1,17 @@
 """The general extractor's rules on small pages written here, and properties that must hold
-for every input."""
+for every input: titles without the site's name, photos with captions, furniture out,
+and a feed's repeated footer removed without touching the stories."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import html as lhtml
 
 from scraper.models import Article
-from scraper.sites import furniture, generic, pagemeta
+from scraper.sites import footers, furniture, generic, pagemeta
 from tests.helpers import images, paragraphs
 
 STORY = [
@@ -139,3 +140,44 @@ long_text = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0
 def test_furniture_rules_never_drop_a_story_paragraph(texts: list[str]) -> None:
     blocks = [lhtml.fragment_fromstring(f"<p>{t}</p>") for t in texts]
     assert [b.text for b in furniture.remove(blocks)] == texts
+
+
+# --- feed footers
+
+
+def item(paras: list[str], footer: str = "") -> str:
+    return "".join(f"<p>{p}</p>\n" for p in paras) + footer
+
+
+FOOTER = "<hr />\n<p><small>© 編輯部 | <a href='https://blog.example.org/p'>Permalink</a> | Post tags: <a href='/t'>新聞</a><br/>訂閱我們的電子報 請寄信至 news@example.org</small></p>"
+
+
+@settings(max_examples=60)
+@given(st.lists(st.lists(long_text, min_size=2, max_size=4), min_size=3, max_size=8, unique_by=lambda ps: ps[-1]))
+def test_footer_repeated_on_every_item_is_removed_and_stories_stay(stories: list[list[str]]) -> None:
+    out = footers.strip_common_footer([item(ps, FOOTER) for ps in stories])
+    for ps, content in zip(stories, out, strict=True):
+        assert content is not None
+        assert paragraphs(content) == ps
+        assert "Permalink" not in content and "<hr" not in content
+
+
+@settings(max_examples=60)
+@given(st.lists(st.one_of(st.none(), st.lists(story_text, min_size=1, max_size=4).map(item)), max_size=8))
+def test_footer_removal_only_ever_cuts_the_end_of_an_item(contents: list[str | None]) -> None:
+    out = footers.strip_common_footer(contents)
+    assert len(out) == len(contents)
+    for before, after in zip(contents, out, strict=True):
+        if before is None:
+            assert after is None
+            continue
+        assert after is not None
+        kept, had = paragraphs(after), paragraphs(before)
+        assert kept == had[: len(kept)]
+        assert len(" ".join(kept)) * 2 >= len(" ".join(had)) - 1
+
+
+def test_items_that_merely_end_alike_keep_their_last_paragraph() -> None:
+    stories = [[f"第{i}則新聞的第一段內容，說明事件的來龍去脈與各方反應。", f"第{i}則新聞的結尾段落（完）"] for i in range(5)]
+    out = footers.strip_common_footer([item(ps) for ps in stories])
+    assert out == [item(ps) for ps in stories]
