@@ -102,6 +102,13 @@ def test_figure_keeps_its_photo_caption_and_credit_without_screen_reader_labels(
     assert paragraphs(body) == STORY  # the caption is no paragraph of the story
 
 
+def test_long_text_in_a_clipped_block_is_story_not_a_label() -> None:
+    style = "<style>.folded{clip: rect(0 0 0 0)}</style>"
+    folded = "市府也將在明年第二季公布各路線的汰換時程，並邀請民眾參與試乘活動，蒐集對座椅、扶手與下車鈴位置的意見。"
+    body = extract(page(TIME + style, inside=f"<div class='folded'><p>{folded}</p></div>")).body_html
+    assert folded in paragraphs(body)
+
+
 def test_related_story_cards_are_no_photos_of_the_story() -> None:
     card = "<aside><h2>相關新聞</h2><ul>" + "".join(f"<li><a href='/n/{i}'><figure><img src='https://img.example.org/{i}.jpg'></figure>另一則新聞標題{i}</a></li>" for i in range(3)) + "</ul></aside>"
     body = extract(page(TIME, after=card)).body_html

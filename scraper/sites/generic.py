@@ -42,6 +42,7 @@ _MARKER_RE = re.compile(r"scraperfigure(\d+)x7q")
 _HIDING = re.compile(r"clip-path\s*:\s*inset\(\s*(?:50|100)%|clip\s*:\s*rect\(\s*(?:0(?:px)?|1px)(?:[\s,]+(?:0(?:px)?|1px)){3}\s*\)")
 _CLASS = lxml.etree.XPath("//*[contains(concat(' ', normalize-space(@class), ' '), $token)]")
 _SIMPLE_CLASS = re.compile(r"^\s*\.([\w-]+)\s*$")
+HIDDEN_MAX = 40  # characters of a screen-reader label (「圖像加註文字，」 is 7)
 _CONVENTIONAL_HIDDEN = frozenset({"sr-only", "visually-hidden", "visuallyhidden", "screen-reader-text", "element-invisible", "u-visually-hidden"})
 
 
@@ -84,7 +85,8 @@ def _drop_hidden(root: Element) -> None:
     for name in sorted(_hidden_classes(root)):
         found = _CLASS(root, token=f" {name} ")
         for el in found if isinstance(found, list) else ():
-            if isinstance(el, lxml.html.HtmlElement) and el.getparent() is not None:
+            # a label is short; a long clipped block is folded story text, not a label
+            if isinstance(el, lxml.html.HtmlElement) and el.getparent() is not None and len(text_of(el)) <= HIDDEN_MAX:
                 el.drop_tree()  # keeps the tail: text after a label stays
 
 
