@@ -125,6 +125,12 @@ def test_ad_markers_and_bare_labels_go_and_story_stays() -> None:
     assert paragraphs(body) == STORY
 
 
+def test_a_speaker_before_a_quoted_paragraph_is_story_not_a_label() -> None:
+    quote = "<p>市長說：</p><p>「我們希望五年內讓每一位市民都能搭上安靜、乾淨的公車，這是對下一代的承諾。」</p>"
+    body = extract(page(TIME, inside=quote)).body_html
+    assert "<p>市長說：</p>" in body
+
+
 def test_label_that_introduces_a_list_is_kept() -> None:
     inside = "<p>市府列出三項措施：</p><ul><li>汰換老舊柴油公車，全面改為電動車輛</li><li>於各轉運站設置快充設備與備用電源</li></ul>"
     body = extract(page(TIME, inside=inside)).body_html

@@ -38,6 +38,8 @@ MARKERS = frozenset(
     }
 )
 MARKER_MAX = max(map(len, MARKERS)) + 8  # room for spaces and punctuation
+# Words of a metadata label (「發表時間：」, 「更新：」, "Updated:"), case-folded.
+METADATA = ("時間", "时间", "日期", "更新", "發表", "发表", "發布", "发布", "作者", "來源", "来源", "編輯", "编辑", "published", "updated", "posted", "source")
 LABEL_MAX = 8  # letters in a label such as 「發表時間：」 or "Updated:"
 LINK_SHARE = 0.6  # a block whose text is this much link text is a list of links
 LISTS = ("ul", "ol")
@@ -90,11 +92,17 @@ def remove(blocks: list[Element]) -> list[Element]:
             if inner is not block and is_marker(inner) and inner.getparent() is not None:
                 inner.drop_tree()  # type: ignore[attr-defined]
     kept: list[Element] = []
+    story = 0  # paragraphs of the story seen so far
     for i, block in enumerate(blocks):
         if block.tag == "h1" or is_marker(block) or _empty(block):  # the headline is the post's title
             continue
-        if is_label(block) and not (i + 1 < len(blocks) and blocks[i + 1].tag in ("ul", "ol", "blockquote", "table")):
+        introduces = i + 1 < len(blocks) and blocks[i + 1].tag in ("ul", "ol", "blockquote", "table")
+        # In the story, 「他說：」 before a quoted paragraph is text; a label is one in the
+        # header (before the second paragraph) or one that names page metadata.
+        if is_label(block) and not introduces and (story < 2 or any(word in key(_text(block)) for word in METADATA)):
             continue
+        if block.tag == "p" and len(key(_text(block))) > 2 * LABEL_MAX:
+            story += 1
         kept.append(block)
     while len(kept) > 1 and kept[0].tag in LISTS:
         kept.pop(0)
