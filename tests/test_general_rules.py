@@ -59,6 +59,11 @@ def test_site_name_holding_a_separator_is_cut_whole() -> None:
     assert extract(page(head)).title == "公車全面電動化"
 
 
+def test_suffix_naming_the_json_ld_publisher_is_cut() -> None:
+    ld = '<script type=\'application/ld+json\'>{"@type": "NewsArticle", "publisher": {"@type": "Organization", "name": "範例日報"}}</script>'
+    assert extract(page(TIME + ld + "<title>公車全面電動化｜範例日報</title>")).title == "公車全面電動化"
+
+
 def test_title_with_a_dash_but_no_site_name_is_kept_whole() -> None:
     head = TIME + "<meta property='og:title' content='公車電動化 - 業者憂充電站不足'>"
     assert extract(page(head)).title == "公車電動化 - 業者憂充電站不足"

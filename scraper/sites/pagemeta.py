@@ -4,7 +4,8 @@ Sites append their name to ``og:title`` and ``<title>`` (BBC 中文: 「… - BB
 紐約時報中文網: 「… - 紐約時報中文網」) while the headline a reader sees is the page's
 ``h1``. The ``h1`` is taken when it is the same title up to that suffix and punctuation
 (BBC's ``h1`` has a colon its ``og:title`` lacks); otherwise a suffix is cut only when it is
-the site's own name as the page states it (``og:site_name``, ``application-name``).
+the site's own name as the page states it (``og:site_name``, ``application-name``, the
+JSON-LD ``publisher``).
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ def title_of(root: Element, meta: dict[str, list[str]]) -> str:
             return headline
     if not declared:
         return ""
-    return strip_site_suffix(declared[0], site_names(meta))
+    publishers = [p.get("name") for p in json_ld(root, "publisher") if isinstance(p, dict)]
+    names = site_names(meta) + [_squash(n) for n in publishers if isinstance(n, str) and n.strip()]
+    return strip_site_suffix(declared[0], names)
 
 
 def parse_time(value: str) -> datetime | None:
@@ -97,14 +100,14 @@ def parse_time(value: str) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
 
 
-def _json_ld_times(root: Element) -> list[str]:
-    found: list[str] = []
+def json_ld(root: Element, key: str) -> list[object]:
+    """Every value of ``key`` in the page's JSON-LD, at any depth (``@graph`` included)."""
+    found: list[object] = []
 
     def visit(node: object) -> None:
         if isinstance(node, dict):
-            value = node.get("datePublished")
-            if isinstance(value, str):
-                found.append(value)
+            if key in node:
+                found.append(node[key])
             for child in node.values():
                 visit(child)
         elif isinstance(node, list):
@@ -127,7 +130,7 @@ def published_of(root: Element, meta: dict[str, list[str]]) -> datetime | None:
     a weaker source rather than guessing the hour or the zone.
     """
     candidates = [v for k in TIME_KEYS for v in meta.get(k, ())]
-    candidates += _json_ld_times(root)
+    candidates += [v for v in json_ld(root, "datePublished") if isinstance(v, str)]
     candidates += [t.get("datetime") or "" for t in root.iter("time") if t.get("pubdate") is not None]
     for value in candidates:
         parsed = parse_time(value)
