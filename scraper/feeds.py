@@ -15,15 +15,9 @@ from datetime import UTC, datetime, timedelta
 import feedparser
 
 from .errors import FeedError
-<<<<<<< HEAD
 from .models import Job
-from .urls import digest, feed_article, identity, is_web
-=======
-from .models import FeedEntry
-from .sites import cna, digest, identity
 from .sites.footers import strip_common_footer
-from .urls import strip_tracking
->>>>>>> 0d834d0 (Feeds with their own site: a footer the items repeat is stripped from their text)
+from .urls import digest, feed_article, identity, is_web
 
 # A pubDate this far ahead of the clock is a feed bug; the page's own time is used instead.
 FUTURE_SLACK = timedelta(hours=1)

@@ -33,6 +33,7 @@ from .. import clean
 from ..errors import ExtractError, NotAnArticle
 from ..models import Article
 from ..page import Element, decode, metas, text_of
+from ..urls import identity
 from . import furniture, pagemeta
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
