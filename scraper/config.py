@@ -19,7 +19,7 @@ from .schedule import Policy
 from .urls import split
 
 DEFAULT_USER_AGENT = "cna-jekyll-scraper/0.1 (Jekyll news mirror; python-httpx)"
-CONTENT_MODES = ("page", "feed")
+CONTENT_MODES = ("auto", "page", "feed")
 PHOTO_MODES = ("link", "mirror")
 
 
@@ -42,7 +42,7 @@ class FeedConfig:
     name: str
     url: str
     site: str | None = None  # display name for this feed's posts; default the top-level site
-    content: str = "page"
+    content: str = "page"  # page | feed | auto (the default for feeds with their own site)
     photos: str | None = None  # link | mirror; None: the top-level setting
 
 
@@ -283,7 +283,7 @@ def _feeds(where: _Where, feeds_data: object) -> tuple[FeedConfig, ...]:
         if url in seen:
             raise where.error(f"{key}.url", f"repeats the url of {seen[url]}")
         seen[url] = key
-        content = item.get("content", "page")
+        content = item.get("content", "auto" if "site" in item else "page")
         if content not in CONTENT_MODES:
             raise where.error(f"{key}.content", f"must be one of {', '.join(CONTENT_MODES)}, not {content!r}")
         feed_site = _check_str(where, f"{key}.site", item["site"]) if "site" in item else None

@@ -13,12 +13,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import feedparser
+import lxml.etree
+import lxml.html
 
 from .errors import FeedError
 from .models import Job
 from .sites.footers import strip_common_footer
 from .urls import digest, feed_article, identity, is_web
 
+# An item's text is the whole article (``content: auto`` writes it without fetching the
+# page) when it is content:encoded, or a description of at least this many characters of
+# plain text that does not end as a teaser. Measured on real feeds: BBC 中文's Atom
+# summaries run 10-86 characters, NYT 中文's full-text descriptions 248-3,135, CDT's
+# descriptions 158-1,344 beside its content:encoded; 200 separates summaries from articles.
+FULL_TEXT_CHARS = 200
+TEASER_ENDS = ("…", "...", "[…]", "[...]", "»", "more", "More", "閱讀全文", "阅读全文", "繼續閱讀", "继续阅读", "詳全文", "详全文", "更多")
 # A pubDate this far ahead of the clock is a feed bug; the page's own time is used instead.
 FUTURE_SLACK = timedelta(hours=1)
 
@@ -83,7 +92,21 @@ def _site_entry(item: feedparser.FeedParserDict, feed_url: str, channel_link: st
         skipped.append(f"item {item.get('title', '')!r} has no link, GUID or text")
         return None
     author = (item.get("author") or "").strip() or None
-    return Job(article_id=key, url=url, source=feed_url, title=(item.get("title") or "").strip(), author=author, content=content, guid=guid or None)
+    encoded = any(c.get("value") for c in item.get("content", []))
+    return Job(article_id=key, url=url, source=feed_url, title=(item.get("title") or "").strip(), author=author, content=content, guid=guid or None, full_text=encoded)
+
+
+def is_full_text(content: str | None, encoded: bool) -> bool:
+    """Whether an item's text is the whole article rather than a summary or a teaser."""
+    if not content:
+        return False
+    try:
+        plain = " ".join(lxml.html.fragment_fromstring(content, create_parent="div").text_content().split())
+    except (ValueError, lxml.etree.ParserError):
+        plain = " ".join(content.split())
+    if encoded:
+        return bool(plain)
+    return len(plain) >= FULL_TEXT_CHARS and not plain.endswith(TEASER_ENDS)
 
 
 def parse(data: bytes, feed_url: str, now: datetime, content_type: str | None = None, *, any_site: bool = False) -> FeedResult:
@@ -128,7 +151,7 @@ def parse(data: bytes, feed_url: str, now: datetime, content_type: str | None = 
             raise FeedError(feed_url, "not a feed (no RSS or Atom elements)")
     if any_site:  # a footer repeated in every item (a blog's tags and share links) is no article text
         contents = strip_common_footer([e.content for e in entries])
-        entries = [dataclasses.replace(e, content=c) if c != e.content else e for e, c in zip(entries, contents, strict=True)]
+        entries = [dataclasses.replace(e, content=c, full_text=is_full_text(c, e.full_text)) for e, c in zip(entries, contents, strict=True)]
     warning = f"malformed feed, {len(parsed.entries)} items used anyway ({_bozo(parsed)})" if parsed.bozo and parsed.entries else None
     return FeedResult(tuple(entries), tuple(skipped), warning)
 

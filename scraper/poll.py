@@ -115,10 +115,23 @@ def _save(state: State, feed: FeedConfig, polled: Polled, known: dict[str, str],
 
 
 def _as_job(entry: Job, feed: FeedConfig) -> Job:
-    """The entry as the job the runner gets: the feed's site, and for ``content: feed``
-    the item's own text (empty when it has none): such a job never fetches a page."""
-    content = (entry.content or "") if feed.content == "feed" else None
+    """The entry as the job the runner gets: the feed's site, and the text it is written
+    from. ``content: feed``: the item's own text (empty when it has none), never a page;
+    ``auto``: the item's text when it is the whole article, else the page; ``page``: the page."""
+    if feed.content == "feed":
+        content: str | None = entry.content or ""
+    elif feed.content == "auto" and entry.full_text:
+        content = entry.content
+    else:
+        content = None
     return dataclasses.replace(entry, site=feed.site, content=content)
+
+
+def _say_content(feed: FeedConfig, jobs: list[Job]) -> None:
+    """``content: auto`` says once per feed and run what it chose."""
+    if feed.content == "auto" and feed.site is not None and jobs:
+        texts = sum(1 for j in jobs if j.content is not None)
+        log.info("content-auto feed=%s from_feed=%d from_page=%d", label(feed), texts, len(jobs) - texts)
 
 
 def poll(
@@ -147,6 +160,7 @@ def poll(
                 known = state.known(e.article_id for e in polled.entries)
                 fresh = [_as_job(e, feed) for e in polled.entries if e.article_id not in known and e.article_id not in listed]
                 listed.update(e.article_id for e in fresh)
+                _say_content(feed, fresh)
                 if dry_run:
                     for job in fresh:
                         out(f"would write {job.article_id} {job.url} {job.title}")
