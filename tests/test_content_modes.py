@@ -51,9 +51,7 @@ def page_hits(server: Server) -> int:
 
 
 @pytest.mark.parametrize(("name", "fetches"), [("cdt", False), ("nyt", False), ("bbc", True)])
-def test_auto_writes_full_text_feeds_as_they_are_and_fetches_the_pages_of_summaries(
-    server: Server, corpus: Path, tmp_path: Path, name: str, fetches: bool, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_auto_writes_full_text_feeds_as_they_are_and_fetches_the_pages_of_summaries(server: Server, corpus: Path, tmp_path: Path, name: str, fetches: bool, capsys: pytest.CaptureFixture[str]) -> None:
     url, _ = local_feed(server, corpus, name, keep=3)
     assert poll(tmp_path, [{"name": name, "url": url, "site": name.upper()}], "-v") == 0  # content: auto is the default
     texts = [p.read_text(encoding="utf-8") for p in posts_in(tmp_path)]
