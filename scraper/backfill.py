@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from .archive import Archive
 from .config import Config
 from .errors import ConfigError, FetchError
 from .http import Http
@@ -214,6 +215,16 @@ class Backfill:
         return not self.runner.stop and not pending_failures
 
 
+def _window(since: date | None, until: date | None, urls: str | None) -> date:
+    """The last day of the range (today in Taipei by default), once the options make sense."""
+    if since is None and urls is None:
+        raise ConfigError("backfill needs --since DATE or --urls FILE")
+    until = until or datetime.now(TAIPEI).date()
+    if since is not None and since > until:
+        raise ConfigError(f"--since {since} is after --until {until}")
+    return until
+
+
 def backfill(
     config: Config,
     *,
@@ -230,16 +241,13 @@ def backfill(
     http: Http | None = None,
 ) -> RunReport:
     """Write every article of the range (or the list) that is not written yet."""
-    if since is None and urls is None:
-        raise ConfigError("backfill needs --since DATE or --urls FILE")
-    today = datetime.now(TAIPEI).date()
-    until = until or today
-    if since is not None and since > until:
-        raise ConfigError(f"--since {since} is after --until {until}")
+    until = _window(since, until, urls)
     url_list = read_urls(urls) if urls else []
     report = RunReport()
     own_http = http is None
     http = http or Http(config.http)
+    if config.archive is not None and not dry_run:
+        http.recorder = Archive(config.archive).record
     show = progress or (lambda p, r: None)
     try:
         with open_run(config, "backfill", dry_run=dry_run, now=time.time()) as (state, files):

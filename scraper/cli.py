@@ -46,6 +46,8 @@ def _config(args: argparse.Namespace) -> Config:
     config = load(Path(args.config))
     if getattr(args, "output", None):
         config = config.with_output(Path(args.output))
+    if getattr(args, "archive", None):
+        config = config.with_archive(Path(args.archive))
     return config
 
 
@@ -65,12 +67,12 @@ def _summary(name: str, report: RunReport) -> None:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from .commands import fetch_post
 
-    site, http = DEFAULT_SITE, None
+    site, http, archive = DEFAULT_SITE, None, Path(args.archive) if args.archive else None
     if Path(args.config).exists():
         config = _config(args)
-        site, http = config.site, config.http
+        site, http, archive = config.site, config.http, config.archive
     html = Path(args.html) if args.html else None
-    sys.stdout.write(fetch_post(args.url, html=html, site=site, http_config=http))
+    sys.stdout.write(fetch_post(args.url, html=html, site=site, http_config=http, archive=archive))
     sys.stdout.flush()
     return EXIT_OK
 
@@ -163,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("-q", "--quiet", action="store_true", help="errors only")
     with_output = argparse.ArgumentParser(add_help=False)
     with_output.add_argument("--output", metavar="DIR", help="the Jekyll site (default: the feeds file's output)")
+    archiving = argparse.ArgumentParser(add_help=False)
+    archiving.add_argument("--archive", metavar="DIR", help="keep every page and feed fetched in WARC files in DIR (default: the feeds file's archive)")
 
     parser = argparse.ArgumentParser(prog="scraper", description="Mirror CNA's news into a Jekyll site.")
     parser.add_argument("--version", action="version", version=f"scraper {__version__}")
@@ -171,14 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fetch", parents=[common], help="print the post for one article; writes nothing")
     p.add_argument("url", metavar="URL", help="the article's URL")
     p.add_argument("--html", metavar="FILE", help="read the page from FILE instead of the network")
+    p.add_argument("--archive", metavar="DIR", help="keep the page fetched in WARC files in DIR")
     p.set_defaults(func=cmd_fetch)
 
-    p = sub.add_parser("poll", parents=[common, with_output], help="one cron pass: new articles from every feed")
+    p = sub.add_parser("poll", parents=[common, with_output, archiving], help="one cron pass: new articles from every feed")
     p.add_argument("--dry-run", action="store_true", help="list what would be written; write nothing")
     p.add_argument("--retry-failed", action="store_true", help="give articles that were given up on a fresh set of attempts")
     p.set_defaults(func=cmd_poll)
 
-    p = sub.add_parser("backfill", parents=[common, with_output], help="write older articles of a date range")
+    p = sub.add_parser("backfill", parents=[common, with_output, archiving], help="write older articles of a date range")
     p.add_argument("--since", metavar="DATE", help="first day, YYYY-MM-DD (Asia/Taipei)")
     p.add_argument("--until", metavar="DATE", help="last day, YYYY-MM-DD (default: today)")
     p.add_argument("--urls", metavar="FILE", help="article URLs, one a line ('-' for standard input)")

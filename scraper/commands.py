@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from . import posts
+from .archive import Archive
 from .config import Config, HttpConfig
 from .errors import ConfigError, FetchError
 from .http import Http
@@ -22,7 +23,7 @@ from .urls import CNA_HOSTS, cna_id
 log = logging.getLogger(__name__)
 
 
-def fetch_post(url: str, *, html: Path | None, site: str, http_config: HttpConfig | None = None) -> str:
+def fetch_post(url: str, *, html: Path | None, site: str, http_config: HttpConfig | None = None, archive: Path | None = None) -> str:
     """The post text for one CNA article, from ``html`` or the network; writes nothing."""
     if cna_id(url) is None:
         raise ConfigError(f"{url}: not a CNA article URL (https://www.cna.com.tw/news/<section>/<12-digit id>.aspx)")
@@ -34,6 +35,8 @@ def fetch_post(url: str, *, html: Path | None, site: str, http_config: HttpConfi
         article = cna.extract(data, url)
     else:
         with Http(http_config or HttpConfig()) as http:
+            if archive is not None:
+                http.recorder = Archive(archive).record
             response = http.get(url, allowed_hosts=CNA_HOSTS, accept=HTML_ACCEPT)
             article = cna.extract(response.content, response.url, response.charset)
     return posts.build(article, site=site).text

@@ -70,6 +70,7 @@ class Config:
     feed_backoff: float = 300.0  # seconds before a feed that failed twice is polled again; doubles each time
     backfill: BackfillConfig = field(default_factory=BackfillConfig)
     photos: str = "link"  # link: posts point at the source's photos; mirror: a local copy
+    archive: Path | None = None  # a folder of WARC files keeping every page and feed fetched
 
     def photos_for(self, source: str) -> str:
         """The photo mode of an article found by ``source`` (a feed's URL, or a backfill)."""
@@ -101,8 +102,11 @@ class Config:
     def with_output(self, output: Path) -> Config:
         return dataclasses.replace(self, output=output)
 
+    def with_archive(self, archive: Path) -> Config:
+        return dataclasses.replace(self, archive=archive)
 
-TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "feed_backoff", "backfill", "photos"}
+
+TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "feed_backoff", "backfill", "photos", "archive"}
 FEED_KEYS = {"name", "url", "site", "content", "photos"}
 HTTP_KEYS = {
     "user_agent": str,
@@ -247,6 +251,7 @@ def parse(text: str, path: Path) -> Config:
     base = path.parent
     output = base / _check_str(where, "output", data["output"])
     state = base / _check_str(where, "state", data["state"]) if "state" in data else None
+    archive = base / _check_str(where, "archive", data["archive"]) if data.get("archive") is not None else None
 
     feeds = _feeds(where, data["feeds"])
     http = _http(where, data.get("http") or {})
@@ -260,7 +265,7 @@ def parse(text: str, path: Path) -> Config:
     for k in ("article_backoff", "feed_backoff"):
         if k in data:
             counts[k] = float(_check_number(where, k, data[k], float))
-    return Config(path=path, site=site, output=output, feeds=feeds, http=http, state=state, **counts)
+    return Config(path=path, site=site, output=output, feeds=feeds, http=http, state=state, archive=archive, **counts)
 
 
 def _feeds(where: _Where, feeds_data: object) -> tuple[FeedConfig, ...]:

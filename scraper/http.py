@@ -32,6 +32,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from . import schedule
 from .config import HttpConfig
 from .errors import FetchError, OffSite, RetryLater
+from .models import Exchange
 from .urls import host_of, is_web, resolve
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,19 @@ class Decoder:
         return self._count(self._z.flush()) if self._z is not None else b""
 
 
+def _exchange(r: httpx.Response, url: str, body: bytes) -> Exchange:
+    return Exchange(
+        url=url,
+        when=time.time(),
+        http_version=r.http_version,
+        request_headers=tuple(r.request.headers.items()),
+        status=r.status_code,
+        reason=r.reason_phrase or "OK",
+        response_headers=tuple(r.headers.items()),
+        body=body,
+    )
+
+
 class HostLimiter:
     """At most ``max_per_host`` requests in flight to a host, starts at least ``delay`` apart,
     and no request at all while the host asked us to wait (``Retry-After``)."""
@@ -176,6 +190,7 @@ class Http:
         # exponential backoff with jitter between tries of one request
         self._backoff = wait_exponential(multiplier=config.backoff, max=config.backoff * 30) + wait_random(0, config.backoff)
         self._count_lock = threading.Lock()
+        self.recorder: Callable[[Exchange], None] | None = None  # the archive, when one is kept
         # No cap on pooled connections: a request abandoned at the deadline keeps its
         # connection until the server lets go, and must not starve healthy hosts. The
         # per-host limiter is what bounds the requests in flight.
@@ -352,12 +367,17 @@ class Http:
             raise FetchError(url, f"body of {int(declared)} bytes is over the {cap}-byte cap")
         decoder = Decoder(encoding, cap, url)
         chunks = []
+        raw: list[bytes] = []
         for chunk in r.iter_raw():
             self._count(host, size=len(chunk))
             chunks.append(decoder.feed(chunk))
+            if self.recorder is not None:
+                raw.append(chunk)
             if time.monotonic() - started > self.config.deadline:
                 raise FetchError(url, f"response took over the {self.config.deadline:.0f} s deadline", transient=True)
         chunks.append(decoder.flush())
+        if self.recorder is not None:
+            self.recorder(_exchange(r, url, b"".join(raw)))
         return Response(
             url=str(r.url),
             status=200,

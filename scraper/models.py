@@ -29,6 +29,20 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its response, as they went over the wire (for the archive)."""
+
+    url: str
+    when: float  # seconds since the epoch
+    http_version: str
+    request_headers: tuple[tuple[str, str], ...]
+    status: int
+    reason: str
+    response_headers: tuple[tuple[str, str], ...]
+    body: bytes  # as sent: still in its Content-Encoding
+
+
+@dataclass(frozen=True)
 class Photo:
     src: str  # absolute https URL
     caption: str

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from . import feeds, schedule
+from .archive import Archive
 from .config import Config, FeedConfig
-from .errors import FeedError, FetchError
+from .errors import FeedError, FetchError, StoreError
 from .http import Http
 from .models import Job, RunReport
 from .runner import Runner, open_run
@@ -66,6 +67,8 @@ def fetch_feed(http: Http, state: State, feed: FeedConfig, config: Config, repor
     except (FetchError, FeedError) as exc:
         _feed_failed(state, feed, config, report, stamp, exc, dry_run)
         return None
+    except StoreError:
+        raise  # the archive's disk: the run ends
     except Exception as exc:  # input nobody planned for: this feed's failure, not the run's
         log.debug("unexpected error for feed %s", feed.url, exc_info=True)
         _feed_failed(state, feed, config, report, stamp, FeedError(feed.url, f"unexpected {type(exc).__name__}: {exc}"), dry_run)
@@ -147,6 +150,8 @@ def poll(
     report = RunReport()
     own_http = http is None
     http = http or Http(config.http)
+    if config.archive is not None and not dry_run:
+        http.recorder = Archive(config.archive).record
     try:
         with open_run(config, "poll", dry_run=dry_run, now=clock()) as (state, files):
             if retry_failed and not dry_run:
