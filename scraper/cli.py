@@ -121,6 +121,22 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from .backfill import parse_day
+    from .refresh import refresh
+
+    try:
+        since = parse_day(args.since, "--since") if args.since else None
+        until = parse_day(args.until, "--until") if args.until else None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    done = refresh(_config(args), ids=args.ids, since=since, until=until, fallback=args.fallback, from_archive=args.from_archive, force=args.force)
+    for line in done.left_alone:
+        log.warning("refresh: left alone: %s", line)
+    print(f"refreshed {len(done.rewritten)}, unchanged {len(done.unchanged)}, left alone {len(done.left_alone)}, failed {len(done.failed)}")
+    return EXIT_OK if done.ok else EXIT_FAILED
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from .commands import status
 
@@ -193,6 +209,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-sitemaps", action="store_true", help="walk ids only; do not read CNA's news sitemaps")
     p.add_argument("--dry-run", action="store_true", help="list what would be fetched; write nothing")
     p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser("refresh", parents=[common, with_output, archiving], help="render written posts again, from the archive or a new fetch")
+    p.add_argument("--fallback", action="store_true", help="every post the fallback extractor wrote")
+    p.add_argument("--ids", nargs="+", metavar="ID", help="these articles")
+    p.add_argument("--since", metavar="DATE", help="articles of this day on, YYYY-MM-DD (UTC)")
+    p.add_argument("--until", metavar="DATE", help="articles up to this day, YYYY-MM-DD (UTC)")
+    p.add_argument("--from-archive", action="store_true", help="use the archived pages; make no request")
+    p.add_argument("--force", action="store_true", help="also rewrite posts that were edited by hand")
+    p.set_defaults(func=cmd_refresh)
 
     p = sub.add_parser("reindex", parents=[common, with_output], help="rebuild the state from the posts in <output>/_posts")
     p.set_defaults(func=cmd_reindex)

@@ -21,6 +21,7 @@ from .urls import split
 DEFAULT_USER_AGENT = "cna-jekyll-scraper/0.1 (Jekyll news mirror; python-httpx)"
 CONTENT_MODES = ("auto", "page", "feed")
 PHOTO_MODES = ("link", "mirror")
+UPDATE_MODES = ("keep", "rewrite")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class FeedConfig:
     site: str | None = None  # display name for this feed's posts; default the top-level site
     content: str = "page"  # page | feed | auto (the default for feeds with their own site)
     photos: str | None = None  # link | mirror; None: the top-level setting
+    updates: str = "keep"  # keep: the first version stays; rewrite: a changed title renders the post again
 
 
 SITEMAPS = ("https://www.cna.com.tw/sitemap_fromRemote_cfp.xml", "https://www.cna.com.tw/GoogleNewsSitemap_fromRemote_cfp.xml")
@@ -107,7 +109,7 @@ class Config:
 
 
 TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "feed_backoff", "backfill", "photos", "archive"}
-FEED_KEYS = {"name", "url", "site", "content", "photos"}
+FEED_KEYS = {"name", "url", "site", "content", "photos", "updates"}
 HTTP_KEYS = {
     "user_agent": str,
     "timeout": float,
@@ -297,7 +299,8 @@ def _feeds(where: _Where, feeds_data: object) -> tuple[FeedConfig, ...]:
         if name in names:
             raise where.error(f"{key}.name", f"repeats the name of {names[name]} (names tell feeds apart in error lines)")
         names[name] = key
-        feeds.append(FeedConfig(name, url, feed_site, content, photos))
+        updates = _check_choice(where, f"{key}.updates", item["updates"], UPDATE_MODES) if "updates" in item else "keep"
+        feeds.append(FeedConfig(name, url, feed_site, content, photos, updates))
     return tuple(feeds)
 
 

@@ -70,7 +70,8 @@ class Mirrored:
 class Photos:
     """The photo store of one output site."""
 
-    def __init__(self, output: Path, http: Http, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(self, output: Path, http: Http | None, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        """Without ``http``, photos already stored are linked and no request is made."""
         self.root = output / "assets" / "photos"
         self.http = http
         self.max_bytes = max_bytes
@@ -110,6 +111,8 @@ class Photos:
         found = next(self.root.glob(f"*/*/{key}.*"), None) if self.root.is_dir() else None
         if found is not None:
             return self._site_path(found)
+        if self.http is None:
+            raise FetchError(url, "not stored yet, and no request is made")
         response = self.http.get(url, accept="image/avif,image/webp,image/png,image/jpeg,image/gif;q=0.9", max_bytes=self.max_bytes)
         ext = sniff(response.content)
         if ext is None:

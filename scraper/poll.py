@@ -21,6 +21,7 @@ from .config import Config, FeedConfig
 from .errors import FeedError, FetchError, StoreError
 from .http import Http
 from .models import Job, RunReport
+from .postfiles import PostFiles
 from .runner import Runner, open_run
 from .state import State
 
@@ -117,6 +118,27 @@ def _save(state: State, feed: FeedConfig, polled: Polled, known: dict[str, str],
         log.warning("feed %s moved permanently to %s; update %s", label(feed), polled.redirect, config.path)
 
 
+def _corrected(state: State, entries: tuple[Job, ...], known: dict[str, str]) -> dict[str, str]:
+    """Written articles whose title in the feed is no longer the one first seen: a
+    correction (CNA re-publishes under the same id, often with （更新）)."""
+    titles = state.titles(aid for aid, status in known.items() if status == "written")
+    return {e.article_id: e.title for e in entries if e.title and titles.get(e.article_id, e.title) != e.title}
+
+
+def _rewrite(config: Config, state: State, files: PostFiles, http: Http, corrected: dict[str, str], report: RunReport) -> None:
+    """``updates: rewrite``: fetch and render the corrected articles again, in place."""
+    from .refresh import Refresher  # only feeds that ask for it pay for it
+
+    done = Refresher(config, state, files, http).run(state.written(ids=list(corrected)))
+    for aid in done.rewritten + done.unchanged + [line.split(":", 1)[0] for line in done.left_alone]:
+        state.set_title(aid, corrected[aid])
+    for aid in done.rewritten:
+        log.info("updated id=%s title=%s", aid, corrected[aid])
+    for line in done.left_alone:
+        log.warning("update not written: %s", line)
+    report.errors.extend(f"update of {line}" for line in done.failed)
+
+
 def _as_job(entry: Job, feed: FeedConfig) -> Job:
     """The entry as the job the runner gets: the feed's site, and the text it is written
     from. ``content: feed``: the item's own text (empty when it has none), never a page;
@@ -158,6 +180,7 @@ def poll(
                 log.info("retry-failed articles=%d", state.retry_failed())
             http.restore_pauses(state.host_pauses(clock()))
             listed: set[str] = set()
+            corrected: dict[str, str] = {}  # id -> the feed's new title (updates: rewrite)
             for feed in config.feeds:
                 polled = fetch_feed(http, state, feed, config, report, datetime.fromtimestamp(clock(), UTC), dry_run)
                 if polled is None:
@@ -166,6 +189,8 @@ def poll(
                 fresh = [_as_job(e, feed) for e in polled.entries if e.article_id not in known and e.article_id not in listed]
                 listed.update(e.article_id for e in fresh)
                 _say_content(feed, fresh)
+                if feed.updates == "rewrite":
+                    corrected.update(_corrected(state, polled.entries, known))
                 if dry_run:
                     for job in fresh:
                         out(f"would write {job.article_id} {job.url} {job.title}")
@@ -177,6 +202,8 @@ def poll(
             with runner.stop.installed():
                 runner.run(state.due(clock()))
             runner.report_robots()
+            if corrected:
+                _rewrite(config, state, files, http, corrected, report)
             state.save_host_pauses(http.pauses())
     finally:
         if own_http:

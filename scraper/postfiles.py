@@ -227,6 +227,28 @@ class PostFiles:
             self._index(name)
         return str(target.relative_to(self.output))
 
+    def read(self, rel: str) -> str | None:
+        """The text of a post file (a path relative to the output folder); None when it is gone."""
+        head = read_head(self.output / rel, limit=64 * 1024 * 1024)
+        return head.decode("utf-8", errors="replace") if head is not None else None
+
+    def rewrite(self, rel: str, text: str) -> None:
+        """Put new text in place of a post this run has checked is ours (``scraper refresh``):
+        a temporary file beside it, fsync, rename over it. The name stays."""
+        target = self.output / rel
+        tmp = target.parent / f"{TMP_PREFIX}{os.getpid()}-{target.name}"
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(text.encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+            _fsync_dir(target.parent)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise StoreError(f"{target}: cannot write post: {reason(exc)}") from exc
+
 
 def _place(tmp: Path, target: Path) -> None:
     """Move ``tmp`` to ``target`` unless ``target`` exists: a hard link fails with EEXIST

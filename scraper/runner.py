@@ -57,8 +57,13 @@ def fetch_article(http: Http, robots: Robots, job: Job, hosts: frozenset[str]) -
     response = http.get(job.url, allowed_hosts=hosts, accept=HTML_ACCEPT)
     if host_of(response.url) not in hosts:
         raise OffSite(job.url, f"redirected to {response.url}, which is not a site we fetch from")
-    extract = extractor_for(response.url, response.content) if job.site is not None else cna.extract
-    article = extract(response.content, response.url, response.charset)
+    return extract_page(job, response.url, response.content, response.charset)
+
+
+def extract_page(job: Job, url: str, data: bytes, charset: str | None) -> tuple[Article, str]:
+    """The article in page bytes fetched (or archived) for ``job``, and which extractor found it."""
+    extract = extractor_for(url, data) if job.site is not None else cna.extract
+    article = extract(data, url, charset)
     if extract is not cna.extract:
         # Other sites: the post links the item's own link, as the mirror did (query kept).
         return dataclasses.replace(article, article_id=job.article_id, url=job.url), "generic"

@@ -20,35 +20,8 @@ from pathlib import Path
 from . import schedule
 from .errors import StoreError
 from .models import Job
+from .schema import V1, V1_LATE_COLUMNS, V2, VERSION
 
-# Version 1: the schema of scraper 0.1 (files written before user_version).
-V1 = """
-CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY, url TEXT NOT NULL, status TEXT NOT NULL, reason TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0, next_attempt REAL NOT NULL DEFAULT 0, published TEXT,
-    path TEXT, canonical TEXT, source TEXT, first_seen REAL NOT NULL, changed REAL NOT NULL,
-    site TEXT, author TEXT, title TEXT, content TEXT, guid TEXT
-);
-CREATE INDEX IF NOT EXISTS articles_due ON articles (status, next_attempt);
-CREATE TABLE IF NOT EXISTS feeds (
-    url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, failures INTEGER NOT NULL DEFAULT 0,
-    next_attempt REAL NOT NULL DEFAULT 0, last_error TEXT, last_ok REAL, redirect TEXT,
-    redirect_seen INTEGER NOT NULL DEFAULT 0, gone INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS hosts (host TEXT PRIMARY KEY, blocked_until REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS days (day TEXT PRIMARY KEY, finished REAL, last_serial INTEGER NOT NULL DEFAULT 0);
-"""
-V1_LATE_COLUMNS = ("site", "author", "title", "content", "guid")  # added to 0.1 files in place
-# Version 2: a host pause that never ends is counted; the text of a post is remembered
-# (a hand-edited post is told from ours); 0.1's reindex kept the id in the url column.
-V2 = """
-ALTER TABLE articles ADD COLUMN deferred_since REAL;
-ALTER TABLE articles ADD COLUMN sha TEXT;
-ALTER TABLE articles ADD COLUMN extractor TEXT;
-UPDATE articles SET url = 'https://www.cna.com.tw/news/aall/' || id || '.aspx'
-    WHERE source = 'reindex' AND url = id AND length(id) = 12 AND id NOT GLOB '*[^0-9]*';
-"""
-VERSION = 2
 _JOB_COLUMNS = "id, url, source, title, published, site, author, content, guid, attempts"
 
 
@@ -75,6 +48,17 @@ class FeedRow:
     redirect: str | None = None
     redirect_seen: int = 0
     gone: bool = False
+
+
+@dataclass(frozen=True)
+class WrittenRow:
+    """A written article as ``scraper refresh`` needs it."""
+
+    job: Job  # as first seen: URL, source, title, the feed's date, site, author
+    canonical: str | None
+    path: str
+    sha: str | None  # of the text written, when this version wrote it
+    extractor: str | None
 
 
 def _diagnose(path: Path, exc: sqlite3.Error) -> str:
@@ -286,6 +270,30 @@ class State:
             "deferred_since = NULL, sha = excluded.sha, extractor = excluded.extractor, changed = excluded.changed",
             (job.article_id, job.url, path, url, now, now, job.source, sha, extractor),
         )
+
+    def written(self, *, ids: Sequence[str] = (), extractor: str | None = None, since: str | None = None, until: str | None = None) -> list[WrittenRow]:
+        """Written articles, chosen by id, by the extractor that wrote them, or by day (YYYY-MM-DD, UTC)."""
+        day = "substr(coalesce(published, datetime(first_seen, 'unixepoch')), 1, 10)"
+        where, params = ["status = 'written'", "path IS NOT NULL"], []
+        for sql, value in ((f"id IN ({','.join('?' * len(ids))})", list(ids) or None), ("extractor = ?", extractor), (f"{day} >= ?", since), (f"{day} <= ?", until)):
+            if value is not None:
+                where.append(sql)
+                params += value if isinstance(value, list) else [value]
+        rows = self.execute(f"SELECT {_JOB_COLUMNS}, canonical, path, sha, extractor FROM articles WHERE {' AND '.join(where)} ORDER BY id", params).fetchall()
+        return [WrittenRow(_job(r), r[10], str(r[11]), r[12], r[13]) for r in rows]
+
+    def record_refreshed(self, article_id: str, *, sha: str, extractor: str, now: float) -> None:
+        self.execute("UPDATE articles SET sha = ?, extractor = ?, changed = ? WHERE id = ?", (sha, extractor, now, article_id))
+
+    def set_title(self, article_id: str, title: str) -> None:
+        """The feed title an update was last rendered for (``updates: rewrite``)."""
+        self.execute("UPDATE articles SET title = ? WHERE id = ?", (title, article_id))
+
+    def titles(self, ids: Iterable[str]) -> dict[str, str]:
+        """The title each article had when first seen in a feed."""
+        wanted = list(dict.fromkeys(ids))
+        marks = ",".join("?" * len(wanted))
+        return dict(self.execute(f"SELECT id, title FROM articles WHERE title IS NOT NULL AND id IN ({marks})", wanted).fetchall()) if wanted else {}
 
     def retry_failed(self) -> int:
         """Give every failed article a fresh set of attempts (``scraper poll --retry-failed``)."""

@@ -1,0 +1,154 @@
+"""``scraper refresh``: render written posts again, from the archive or a fresh fetch.
+
+After an extractor fix (the posts the fallback wrote while CNA's layout was unknown),
+or when a source corrects an article. A post keeps its file name and URL; its text is
+replaced atomically and the state records the new version. A post whose text is not
+what this tool last wrote (edited by hand, or written before the state kept a post's
+hash) is left alone and reported, unless ``force``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from . import posts
+from .archive import latest_responses
+from .config import Config
+from .errors import ConfigError, ExtractError, FetchError, StoreError
+from .http import Http
+from .models import Article
+from .photos import Photos
+from .postfiles import PostFiles
+from .robots import Robots
+from .runner import allowed_hosts, extract_page, fetch_article
+from .state import State, WrittenRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Refreshed:
+    """What a refresh did, article by article."""
+
+    rewritten: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    left_alone: list[str] = field(default_factory=list)  # edited by hand, or not known to be ours
+    failed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.left_alone
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Refresher:
+    """Renders chosen written articles again through the same extractors and writer as ``poll``."""
+
+    def __init__(self, config: Config, state: State, files: PostFiles, http: Http | None, *, force: bool = False, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.state = state
+        self.files = files
+        self.http = http  # None: from the archive, no request at all
+        self.robots = Robots(http) if http is not None else None
+        self.force = force
+        self.clock = clock
+        self.done = Refreshed()
+
+    def run(self, rows: list[WrittenRow]) -> Refreshed:
+        pages = latest_responses(self.config.archive, [u for r in rows for u in (r.job.url, r.canonical) if u]) if self.http is None and self.config.archive else {}
+        for row in rows:
+            try:
+                self.one(row, pages)
+            except StoreError:
+                raise
+            except (FetchError, ExtractError) as exc:
+                self.done.failed.append(f"{row.job.article_id}: {exc}")
+                log.error("refresh failed id=%s: %s", row.job.article_id, exc)
+        return self.done
+
+    def _article(self, row: WrittenRow, pages: dict[str, bytes]) -> tuple[Article, str]:
+        if self.http is None:
+            for url in (row.job.url, row.canonical):
+                if url and url in pages:
+                    return extract_page(row.job, url, pages[url], None)
+            raise FetchError(row.job.url, "not in the archive")
+        assert self.robots is not None
+        return fetch_article(self.http, self.robots, row.job, allowed_hosts(row.job.url, self.config))
+
+    def one(self, row: WrittenRow, pages: dict[str, bytes]) -> None:
+        aid = row.job.article_id
+        current = self.files.read(row.path)
+        if current is None:
+            self.done.failed.append(f"{aid}: {row.path} is gone")
+            return
+        if not self.force and (row.sha is None or sha(current) != row.sha):
+            self.done.left_alone.append(f"{aid}: {row.path} is not as this tool last wrote it (edited by hand?); --force rewrites it")
+            return
+        article, extractor = self._article(row, pages)
+        when = row.job.published or article.published
+        if self.config.photos_for(row.job.source) == "mirror" and when is not None:
+            article = _relinked(article, Photos(self.config.output, self.http), when)
+        text = posts.build(article, site=row.job.site or self.config.site, date=row.job.published, author=row.job.author).text
+        if text == current:
+            self.done.unchanged.append(aid)
+            self.state.record_refreshed(aid, sha=sha(text), extractor=extractor, now=self.clock())
+            return
+        self.files.rewrite(row.path, text)
+        self.state.record_refreshed(aid, sha=sha(text), extractor=extractor, now=self.clock())
+        self.done.rewritten.append(aid)
+        log.info("refreshed id=%s path=%s extractor=%s", aid, row.path, extractor)
+
+
+def _relinked(article: Article, photos: Photos, when: datetime) -> Article:
+    """Photos point at their local copies again; with no client, nothing is fetched."""
+    return dataclasses.replace(article, body_html=photos.mirror(article.body_html, when).body_html)
+
+
+def choose(state: State, *, ids: list[str], since: date | None, until: date | None, fallback: bool) -> list[WrittenRow]:
+    if not ids and since is None and not fallback:
+        raise ConfigError("refresh needs --fallback, --ids ID... or --since DATE")
+    return state.written(
+        ids=ids,
+        extractor="fallback" if fallback else None,
+        since=since.isoformat() if since else None,
+        until=until.isoformat() if until else None,
+    )
+
+
+def refresh(
+    config: Config,
+    *,
+    ids: list[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    fallback: bool = False,
+    from_archive: bool = False,
+    force: bool = False,
+    http: Http | None = None,
+) -> Refreshed:
+    """Render the chosen written articles again; see the module's docstring."""
+    if from_archive and config.archive is None:
+        raise ConfigError("--from-archive needs an archive (archive: in feeds.yaml, or --archive DIR)")
+    files = PostFiles(config.output)
+    own_http = http is None and not from_archive
+    client = None if from_archive else (http or Http(config.http))
+    try:
+        with files.lock("refresh"):
+            state = State(config.state_path)
+            try:
+                rows = choose(state, ids=ids or [], since=since, until=until, fallback=fallback)
+                return Refresher(config, state, files, client, force=force).run(rows)
+            finally:
+                state.close()
+    finally:
+        if own_http and client is not None:
+            client.close()

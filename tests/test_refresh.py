@@ -1,0 +1,115 @@
+"""`scraper refresh` and `updates: rewrite`: posts rendered again in place, from the
+archive with no request, or by fetching; hand-edited posts left alone."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+import scraper.sites.cna
+from scraper.cli import main
+from scraper.models import Article
+from tests.helpers import POST_RE, front_matter
+from tests.server import Server
+from tests.sitebuilder import config, corpus_urls, item, path_of, posts_in
+
+NAMES = ("003.html", "004.html")
+
+
+def rss(*items: str) -> bytes:
+    return ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>' + "".join(items) + "</channel></rss>").encode()
+
+
+def setup(server: Server, corpus: Path, tmp: Path, **top: object) -> tuple[Path, list[str]]:
+    tmp.mkdir(exist_ok=True)
+    links = []
+    for name in NAMES:
+        url = corpus_urls(corpus)[name]
+        server.page(path_of(url), (corpus / "cna" / "pages" / name).read_bytes())
+        links.append(server.url(path_of(url)))
+    server.feed("/feed", rss(*(item(f"t{i}", link) for i, link in enumerate(links))))
+    return config(tmp, [("f", server.url("/feed"))], **top), links
+
+
+def texts(tmp: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in posts_in(tmp)}
+
+
+def test_refresh_from_the_archive_restores_posts_byte_exact_with_no_request(server: Server, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the reference: a clean poll
+    cfg, _ = setup(server, corpus, tmp_path / "clean")
+    assert main(["poll", "--config", str(cfg)]) == 0
+    clean = texts(tmp_path / "clean")
+    # a poll by a broken extractor (it loses the last paragraph), archiving what it fetched
+    real = scraper.sites.cna.extract
+
+    def broken(data: bytes, url: str, charset: str | None = None) -> Article:
+        article = real(data, url, charset)
+        body = article.body_html
+        start = body.rindex("<p>")
+        return dataclasses.replace(article, body_html=body[:start] + body[body.index("</p>", start) + 4 :])
+
+    monkeypatch.setattr(scraper.sites.cna, "extract", broken)
+    cfg, _ = setup(server, corpus, tmp_path / "mirror", archive="warc")
+    assert main(["poll", "--config", str(cfg)]) == 0
+    assert texts(tmp_path / "mirror") != clean
+    monkeypatch.setattr(scraper.sites.cna, "extract", real)  # the fix ships
+    hits = sum(server.hits.values())
+    assert main(["refresh", "--config", str(cfg), "--since", "2000-01-01", "--from-archive"]) == 0
+    assert texts(tmp_path / "mirror") == clean  # same names, same bytes
+    assert sum(server.hits.values()) == hits  # no request made
+
+
+def test_a_post_edited_by_hand_is_left_alone_unless_forced(server: Server, corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg, _ = setup(server, corpus, tmp_path, archive="warc")
+    assert main(["poll", "--config", str(cfg)]) == 0
+    name, text = sorted(texts(tmp_path).items())[0]
+    edited = text.replace("</div>\n", "<p>my note</p></div>\n")
+    (tmp_path / "out" / "_posts" / name).write_text(edited, encoding="utf-8")
+    aid = front_matter(text)["from"].rsplit("/", 1)[1][:12]
+    assert main(["refresh", "--config", str(cfg), "--ids", aid, "--from-archive"]) == 1
+    out, err = capsys.readouterr()
+    assert "left alone 1" in out and "edited by hand?" in err
+    assert (tmp_path / "out" / "_posts" / name).read_text(encoding="utf-8") == edited
+    assert main(["refresh", "--config", str(cfg), "--ids", aid, "--from-archive", "--force"]) == 0
+    assert (tmp_path / "out" / "_posts" / name).read_text(encoding="utf-8") == text
+
+
+def test_refresh_without_a_choice_or_an_archive_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = config(tmp_path, [("f", "http://127.0.0.1:9/feed")])
+    assert main(["refresh", "--config", str(cfg)]) == 2
+    assert main(["refresh", "--config", str(cfg), "--fallback", "--from-archive"]) == 2
+    err = capsys.readouterr().err
+    assert "refresh needs --fallback, --ids ID... or --since DATE" in err and "--from-archive needs an archive" in err
+
+
+@pytest.mark.parametrize("updates", ["rewrite", "keep"])
+def test_a_corrected_title_in_the_feed_renders_the_post_again_in_place_when_asked(server: Server, corpus: Path, tmp_path: Path, updates: str) -> None:
+    cfg, links = setup(server, corpus, tmp_path)
+    data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    data["feeds"][0]["updates"] = updates
+    cfg.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert main(["poll", "--config", str(cfg)]) == 0
+    before = texts(tmp_path)
+    # CNA corrects the first article: a new title on the page and in the feed
+    url = corpus_urls(corpus)[NAMES[0]]
+    page = (corpus / "cna" / "pages" / NAMES[0]).read_text(encoding="utf-8")
+    old_title = re.search(r"<h1><span>(.*?)</span></h1>", page).group(1)  # type: ignore[union-attr]
+    server.page(path_of(url), page.replace(old_title, old_title + "（更新）").encode())
+    server.feed("/feed", rss(item("t0（更新）", links[0]), item("t1", links[1])))
+    hits = server.hits[path_of(url)]
+    assert main(["poll", "--config", str(cfg)]) == 0
+    after = texts(tmp_path)
+    assert sorted(after) == sorted(before)  # no new file: names and URLs stay
+    changed = [n for n in after if after[n] != before[n]]
+    if updates == "keep":
+        assert changed == [] and server.hits[path_of(url)] == hits
+        return
+    assert len(changed) == 1 and front_matter(after[changed[0]])["title"] == old_title + "（更新）"
+    assert POST_RE.match(after[changed[0]])
+    assert main(["poll", "--config", str(cfg)]) == 0  # said once: the next poll leaves it
+    assert server.hits[path_of(url)] == hits + 1
