@@ -30,6 +30,7 @@ class HttpConfig:
     timeout: float = 20.0  # connect and read timeout, seconds
     deadline: float = 60.0  # whole response, seconds
     max_per_host: int = 2  # requests in flight to one host
+    max_connections: int = 16  # requests in flight in all, across hosts
     delay: float = 1.0  # seconds between requests to one host
     max_bytes: int = 8_000_000  # decoded body size cap
     retries: int = 3  # tries within a run for transient failures
@@ -115,6 +116,7 @@ HTTP_KEYS = {
     "timeout": float,
     "deadline": float,
     "max_per_host": int,
+    "max_connections": int,
     "delay": float,
     "max_bytes": int,
     "retries": int,
@@ -129,6 +131,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "timeout": (0.001, 3600),
     "deadline": (0.001, 6 * 3600),
     "max_per_host": (1, 64),
+    "max_connections": (1, 256),
     "delay": (0, 3600),
     "max_bytes": (1024, 2**31),
     "retries": (0, 100),

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,11 +20,11 @@ from . import feeds, schedule
 from .archive import Archive
 from .config import Config, FeedConfig
 from .errors import FeedError, FetchError, StoreError
-from .http import Http
+from .http import Http, Response
 from .models import Job, RunReport
 from .postfiles import PostFiles
 from .runner import Runner, open_run
-from .state import State
+from .state import FeedRow, State
 
 log = logging.getLogger(__name__)
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
@@ -44,27 +45,45 @@ def label(feed: FeedConfig) -> str:
     return f"{feed.name} ({feed.url})"
 
 
-def fetch_feed(http: Http, state: State, feed: FeedConfig, config: Config, report: RunReport, now: datetime, dry_run: bool) -> Polled | None:
-    """Fetch and parse one feed; None when it failed, is backing off, or had nothing new (304)."""
-    stamp = now.timestamp()
-    row = state.feed(feed.url)
-    wait = schedule.feed_wait(row.gone, row.next_attempt, stamp)
-    if wait == "gone":
-        log.info("feed-gone feed=%s (HTTP 410 earlier; remove it from %s)", label(feed), config.path)
-        return None
-    if wait == "backoff":
-        log.info("feed-backoff feed=%s until=%s", label(feed), datetime.fromtimestamp(row.next_attempt, UTC).isoformat())
-        return None
-    url = row.redirect if row.redirect and schedule.follow_redirect(row.redirect, row.redirect_seen) else feed.url
+@dataclass(frozen=True)
+class Due:
+    """A feed to poll this run, its state, and the URL to ask (a redirect's, once followed)."""
+
+    feed: FeedConfig
+    row: FeedRow
+    url: str
+
+
+def due_feeds(state: State, config: Config, now: float) -> list[Due]:
+    """The feeds to poll now; those backing off or gone are said at INFO and passed over."""
+    due = []
+    for feed in config.feeds:
+        row = state.feed(feed.url)
+        wait = schedule.feed_wait(row.gone, row.next_attempt, now)
+        if wait == "gone":
+            log.info("feed-gone feed=%s (HTTP 410 earlier; remove it from %s)", label(feed), config.path)
+        elif wait == "backoff":
+            log.info("feed-backoff feed=%s until=%s", label(feed), datetime.fromtimestamp(row.next_attempt, UTC).isoformat())
+        else:
+            url = row.redirect if row.redirect and schedule.follow_redirect(row.redirect, row.redirect_seen) else feed.url
+            due.append(Due(feed, row, url))
+    return due
+
+
+def download(http: Http, due: Due, now: datetime) -> tuple[Response, feeds.FeedResult | None]:
+    """GET and parse one feed (in a worker thread; touches no state). None for a 304."""
+    response = http.get(due.url, etag=due.row.etag, last_modified=due.row.last_modified, accept=FEED_ACCEPT)
+    if response.status == 304:
+        return response, None
+    return response, feeds.parse(response.content, response.url, now, response.headers.get("content-type"), any_site=due.feed.site is not None)
+
+
+def take(state: State, due: Due, future: Future[tuple[Response, feeds.FeedResult | None]], config: Config, report: RunReport, stamp: float, dry_run: bool) -> Polled | None:
+    """One feed's outcome, recorded: its entries, or None when it failed or had nothing new."""
+    feed, row = due.feed, due.row
     report.feeds_polled += 1
     try:
-        response = http.get(url, etag=row.etag, last_modified=row.last_modified, accept=FEED_ACCEPT)
-        if response.status == 304:
-            if not dry_run:
-                state.feed_ok(feed.url, response.etag or row.etag, response.last_modified or row.last_modified, row.redirect, stamp)
-            report.unchanged += 1
-            return None
-        result = feeds.parse(response.content, response.url, now, response.headers.get("content-type"), any_site=feed.site is not None)
+        response, result = future.result()
     except (FetchError, FeedError) as exc:
         _feed_failed(state, feed, config, report, stamp, exc, dry_run)
         return None
@@ -74,11 +93,16 @@ def fetch_feed(http: Http, state: State, feed: FeedConfig, config: Config, repor
         log.debug("unexpected error for feed %s", feed.url, exc_info=True)
         _feed_failed(state, feed, config, report, stamp, FeedError(feed.url, f"unexpected {type(exc).__name__}: {exc}"), dry_run)
         return None
+    if result is None:
+        if not dry_run:
+            state.feed_ok(feed.url, response.etag or row.etag, response.last_modified or row.last_modified, row.redirect, stamp)
+        report.unchanged += 1
+        return None
     if result.warning:
         log.warning("feed %s: %s", label(feed), result.warning)
     for line in result.skipped:
         log.warning("feed %s: skipped: %s", label(feed), line)
-    redirect = response.permanent_redirect or (row.redirect if url != feed.url else None)
+    redirect = response.permanent_redirect or (row.redirect if due.url != feed.url else None)
     return Polled(result.entries, response.etag, response.last_modified, redirect)
 
 
@@ -181,8 +205,15 @@ def poll(
             http.restore_pauses(state.host_pauses(clock()))
             listed: set[str] = set()
             corrected: dict[str, str] = {}  # id -> the feed's new title (updates: rewrite)
-            for feed in config.feeds:
-                polled = fetch_feed(http, state, feed, config, report, datetime.fromtimestamp(clock(), UTC), dry_run)
+            now = datetime.fromtimestamp(clock(), UTC)
+            due = due_feeds(state, config, now.timestamp())
+            # Feeds download side by side, within the per-host limits; their outcomes are
+            # recorded here, one thread, in the order of feeds.yaml.
+            with ThreadPoolExecutor(max_workers=max(1, min(len(due), config.http.max_connections)), thread_name_prefix="feed") as pool:
+                downloads = [(d, pool.submit(download, http, d, now)) for d in due]
+            for d, future in downloads:
+                feed = d.feed
+                polled = take(state, d, future, config, report, clock(), dry_run)
                 if polled is None:
                     continue
                 known = state.known(e.article_id for e in polled.entries)

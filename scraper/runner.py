@@ -161,14 +161,15 @@ class Runner:
         self.photos = Photos(files.output, http)
 
     def run(self, jobs: Iterable[Job], on_done: Callable[[Job, str], None] | None = None) -> None:
-        """Fetch jobs concurrently (at most max_per_host in flight), write results in this thread."""
-        workers = max(1, self.config.http.max_per_host)
+        """Fetch jobs concurrently (at most ``max_connections`` in flight, ``max_per_host`` to one
+        host: the client's limiter holds the rest), write results in this thread."""
+        workers = max(1, self.config.http.max_connections)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
             pending: dict[Future[Fetched], Job] = {}
             it = iter(jobs)
             exhausted = False
             while True:
-                while not exhausted and not self.stop and len(pending) < workers * 2:
+                while not exhausted and not self.stop and len(pending) < workers:
                     job = next(it, None)
                     if job is None:
                         exhausted = True
@@ -176,6 +177,9 @@ class Runner:
                     hosts = allowed_hosts(job.url, self.config)
                     photos = self.photos if self.config.photos_for(job.source) == "mirror" else None
                     pending[pool.submit(fetch_one, self.http, self.robots, job, self.config.site, hosts, photos)] = job
+                if self.stop:  # jobs not started yet stay pending for the next run
+                    for future in [f for f in pending if f.cancel()]:
+                        del pending[future]
                 if not pending:
                     break
                 done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
