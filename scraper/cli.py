@@ -11,6 +11,7 @@ Exit statuses (documented in README):
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -120,8 +121,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .commands import status
+    from .commands import status, status_data
 
+    if args.json:
+        print(json.dumps(status_data(_config(args), time.time()), ensure_ascii=False, indent=2))
+        return EXIT_OK
     for line in status(_config(args)):
         print(line)
     return EXIT_OK
@@ -193,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_reindex)
 
     p = sub.add_parser("status", parents=[common, with_output], help="what the state holds: articles by status, feeds")
+    p.add_argument("--json", action="store_true", help="the same, as JSON for monitoring")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("init", help="write the Jekyll site skeleton into DIR; never overwrites a file")
