@@ -79,7 +79,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def cmd_poll(args: argparse.Namespace) -> int:
     from .poll import poll
 
-    report = poll(_config(args), dry_run=args.dry_run, retry_failed=args.retry_failed)
+    # A person at a terminal hears at once that no feed answers; cron only after report_after runs.
+    report = poll(_config(args), dry_run=args.dry_run, retry_failed=args.retry_failed, interactive=sys.stderr.isatty())
     _summary("poll", report)
     return EXIT_OK if report.ok else EXIT_FAILED
 

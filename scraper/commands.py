@@ -38,6 +38,10 @@ def fetch_post(url: str, *, html: Path | None, site: str, http_config: HttpConfi
         with Http(http_config or HttpConfig()) as http:
             response = http.get(url, allowed_hosts=CNA_HOSTS, accept=HTML_ACCEPT)
             article = cna.extract(response.content, response.url, response.charset)
+    if article.article_id != wanted:
+        log.warning("the page is article %s, not %s as the URL says; the post is the page's article and links %s", article.article_id, wanted, article.url)
+    if article.truncated:
+        log.warning("%s: CNA truncated this page (已過查詢時效), so the post holds only its opening; poll skips such pages, backfill writes them only with --include-truncated", article.url)
     return posts.build(article, site=site).text
 
 

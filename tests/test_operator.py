@@ -7,19 +7,26 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from scraper.cli import main
+from scraper.config import load
+from scraper.poll import poll as poll_run
 from scraper.state import VERSION
 from tests.server import Reply, Server
-from tests.sitebuilder import config, item
+from tests.sitebuilder import config, corpus_urls, item, posts_in
 from tests.test_totality import good_items, rss, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+NOWHERE = "http://127.0.0.1:9"  # nothing listens on the discard port: connection refused
 
 
 def scraper(*args: str) -> tuple[int, str, str]:
@@ -29,11 +36,129 @@ def scraper(*args: str) -> tuple[int, str, str]:
     return proc.returncode, proc.stdout, proc.stderr
 
 
+def on_a_terminal(*args: str) -> tuple[int, str]:
+    """A whole run with standard error on a pseudo-terminal, as when a person types it."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "scraper", *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave, env=ENV)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the run ended and closed its end of the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    code = proc.wait(timeout=120)
+    os.close(master)
+    return code, b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
 def status_json(cfg: Path) -> dict[str, Any]:
     code, out, err = scraper("status", "--json", "--config", str(cfg))
     assert code == 0 and err == "", err
     data: dict[str, Any] = json.loads(out)
     return data
+
+
+def offline_line(cfg: Path, name: str, url: str, polled: int) -> str:
+    """The line a run that reached no feed must print, with the first feed's last error as the state holds it."""
+    feed = next(f for f in status_json(cfg)["feeds"] if f["url"] == url)
+    reason = feed["last_error"].removeprefix(f"{url}: ")
+    feeds = "feed" if polled == 1 else "feeds"
+    return f"no feed reachable: is the network down? (no answer from {polled} of {polled} {feeds} polled, e.g. {name} ({url}): {reason})"
+
+
+# ---------------------------------------------------------------- offline looks like success
+
+
+def test_offline_under_cron_is_quiet_until_report_after_then_one_line(tmp_path: Path) -> None:
+    cfg = config(tmp_path, [("國際", f"{NOWHERE}/intworld"), ("兩岸", f"{NOWHERE}/mainland")], report_after=3, feed_backoff=0)
+    runs = [scraper("poll", "--config", str(cfg)) for _ in range(3)]
+    assert [(code, out, err) for code, out, err in runs[:2]] == [(0, "", ""), (0, "", "")]  # one blip sends no mail
+    expected = offline_line(cfg, "國際", f"{NOWHERE}/intworld", 2)
+    assert runs[2] == (1, "", f"scraper: ERROR: {expected}\n")  # one line, not one per feed
+
+
+def test_offline_on_a_terminal_is_said_on_the_first_run(tmp_path: Path) -> None:
+    cfg = config(tmp_path, [("國際", f"{NOWHERE}/intworld")], report_after=3)
+    code, err = on_a_terminal("poll", "--config", str(cfg))
+    assert (code, err) == (1, f"scraper: ERROR: {offline_line(cfg, '國際', f'{NOWHERE}/intworld', 1)}\n")
+
+
+def test_offline_is_decided_by_the_caller_not_by_looking_at_the_terminal(tmp_path: Path) -> None:
+    one, other = tmp_path / "one", tmp_path / "other"
+    one.mkdir()
+    other.mkdir()
+    feeds = [("國際", f"{NOWHERE}/intworld"), ("兩岸", f"{NOWHERE}/mainland")]
+    told = poll_run(load(config(one, feeds)), interactive=True)
+    assert told.errors == [offline_line(one / "feeds.yaml", "國際", f"{NOWHERE}/intworld", 2)] and not told.ok
+    quiet = poll_run(load(config(other, feeds)), interactive=False)
+    assert quiet.errors == [] and quiet.ok and quiet.feeds_failed == 2
+
+
+def test_one_feed_that_answers_means_the_network_is_up(server: Server, corpus: Path, tmp_path: Path) -> None:
+    local = serve(server, corpus)
+    server.feed("/feed", rss(*good_items(local)))
+    cfg = config(tmp_path, [("國際", server.url("/feed")), ("兩岸", f"{NOWHERE}/mainland")], report_after=1)
+    report = poll_run(load(cfg), interactive=True)
+    (failing,) = status_json(cfg)["feeds"]
+    assert report.errors == [f"feed 兩岸 ({NOWHERE}/mainland) failed 1 runs in a row: {failing['last_error']}"]
+    assert len(posts_in(tmp_path)) == len(local)
+
+
+def test_an_http_error_on_every_feed_is_no_network_trouble(server: Server, tmp_path: Path) -> None:
+    server.routes["/a"] = Reply(502, b"bad gateway")
+    cfg = config(tmp_path, [("a", server.url("/a"))], report_after=5)
+    assert poll_run(load(cfg), interactive=True).errors == []  # the server answered: the feed's own streak applies
+
+
+# ---------------------------------------------------------------- dry run during backoff
+
+
+def test_dry_run_says_which_feeds_it_skips_and_why(server: Server, corpus: Path, tmp_path: Path) -> None:
+    local = serve(server, corpus)
+    server.feed("/feed", rss(*good_items(local)))
+    server.routes["/flaky"] = Reply(502, b"bad gateway")
+    server.routes["/old"] = Reply(410, b"gone")
+    cfg = config(tmp_path, [("flaky", server.url("/flaky")), ("old", server.url("/old")), ("國際", server.url("/feed"))], report_after=5, feed_backoff=300)
+    for _ in range(2):
+        scraper("poll", "--config", str(cfg))
+    new = serve(server, corpus, ("004.html",))
+    server.feed("/feed", rss(*good_items(local), *good_items(new)))
+    flaky = next(f for f in status_json(cfg)["feeds"] if f["name"] == "flaky")
+    code, out, err = scraper("poll", "--dry-run", "--config", str(cfg))
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[:2] == [
+        f"skipped feed flaky ({server.url('/flaky')}): backing off after {flaky['failures']} failures until {flaky['next_attempt']}",
+        f"skipped feed old ({server.url('/old')}): gone (HTTP 410)",
+    ]
+    assert [line.split()[:2] for line in lines[2:]] == [["would", "write"]] and "202308230370" in lines[2]
+
+
+# ---------------------------------------------------------------- fetch of a mismatched or truncated page
+
+
+def test_fetch_warns_when_the_page_is_another_article(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    canonical = corpus_urls(corpus)["004.html"]
+    page = str(corpus / "cna" / "pages" / "004.html")
+    other = "https://www.cna.com.tw/news/aopl/202311300999.aspx"
+    assert main(["fetch", other, "--html", page]) == 0
+    out, err = capsys.readouterr()
+    assert err == f"scraper: WARNING: the page is article 202308230370, not 202311300999 as the URL says; the post is the page's article and links {canonical}\n"
+    assert f"from: {canonical}\n" in out
+    assert main(["fetch", canonical, "--html", page]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_fetch_of_a_truncated_page_says_so_and_still_prints_the_post(corpus: Path, tmp_path: Path) -> None:
+    url = corpus_urls(corpus)["2016-truncated.html"]
+    code, out, err = scraper("fetch", url, "--html", str(corpus / "cna" / "pages" / "2016-truncated.html"), "--config", str(tmp_path / "none.yaml"))
+    assert code == 0 and f"from: {url}\n" in out
+    assert err == (f"scraper: WARNING: {url}: CNA truncated this page (已過查詢時效), so the post holds only its opening; poll skips such pages, backfill writes them only with --include-truncated\n")
 
 
 # ---------------------------------------------------------------- status --json
