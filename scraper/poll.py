@@ -180,14 +180,16 @@ def poll(
     http: Http | None = None,
     clock: Callable[[], float] = time.time,
     out: Callable[[str], None] = print,
+    report: RunReport | None = None,
 ) -> RunReport:
     """One cron pass over every feed of ``config``.
 
     ``interactive``: a person is watching (the CLI passes whether standard error is a
     terminal), so a run that reaches no feed says so at once rather than after
-    ``report_after`` runs.
+    ``report_after`` runs. ``report`` is filled in as the run goes, so a caller holds
+    what was done even when the run ends with an exception.
     """
-    report = RunReport()
+    report = report if report is not None else RunReport()
     own_http = http is None
     http = http or Http(config.http)
     try:
@@ -202,7 +204,9 @@ def poll(
                     runner.run(state.due(clock()))
                 runner.report_robots()
                 state.save_host_pauses(http.pauses())
+            report.state_counts = state.counts()
     finally:
+        report.per_host.update({host: (n, size) for host, (n, size) in http.per_host.items()})
         if own_http:
             http.close()
     return report

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from scraper.cli import main
 from scraper.config import load
 from scraper.poll import poll as poll_run
+from scraper.postfiles import PostFiles
 from scraper.state import VERSION
 from tests.server import Reply, Server
 from tests.sitebuilder import config, corpus_urls, item, posts_in
@@ -159,6 +161,110 @@ def test_fetch_of_a_truncated_page_says_so_and_still_prints_the_post(corpus: Pat
     code, out, err = scraper("fetch", url, "--html", str(corpus / "cna" / "pages" / "2016-truncated.html"), "--config", str(tmp_path / "none.yaml"))
     assert code == 0 and f"from: {url}\n" in out
     assert err == (f"scraper: WARNING: {url}: CNA truncated this page (已過查詢時效), so the post holds only its opening; poll skips such pages, backfill writes them only with --include-truncated\n")
+
+
+# ---------------------------------------------------------------- summary and metrics
+
+
+def served_bytes(server: Server) -> int:
+    """Body bytes the server sent in answers the scraper reads (200s; error bodies are not read)."""
+    total = 0
+    for path, hits in server.hits.items():
+        route = server.routes.get(path)
+        if isinstance(route, Reply) and route.status == 200:
+            total += len(route.body) * hits
+    return total
+
+
+def metrics(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for family in text_string_to_metric_families(path.read_text(encoding="utf-8")):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted((k, v) for k, v in sample.labels.items() if k != "command")))] = sample.value
+    return out
+
+
+def test_summary_and_metrics_tell_what_the_run_did(server: Server, corpus: Path, tmp_path: Path) -> None:
+    local = serve(server, corpus)
+    server.feed("/feed", rss(*good_items(local)))
+    cfg = config(tmp_path, [("國際", server.url("/feed"))])
+    summary, prom = tmp_path / "summary.json", tmp_path / "scraper.prom"
+    before = datetime.now(UTC).replace(microsecond=0)
+    code, _, err = scraper("poll", "--config", str(cfg), "--summary", str(summary), "--metrics", str(prom))
+    assert code == 0 and err == ""
+    data = json.loads(summary.read_text(encoding="utf-8"))
+    written = len(posts_in(tmp_path))
+    assert written == len(local)
+    assert data["command"] == "poll" and data["exit_status"] == 0
+    assert data["feeds"] == {"polled": 1, "unchanged": 0, "failed": 0}
+    assert data["articles"] == {"written": written, "skipped": 0, "failed": 0, "given_up": 0, "deferred": 0, "fallback": 0}
+    assert data["hosts"] == {"127.0.0.1": {"requests": sum(server.hits.values()), "bytes": served_bytes(server)}}
+    started, finished = (datetime.strptime(data[k], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) for k in ("started", "finished"))
+    assert before <= started <= finished
+    assert data["state_articles"] == {"written": written}
+    m = metrics(prom)
+    assert m[("scraper_articles_written_total", ())] == written
+    assert m[("scraper_feeds_polled_total", ())] == 1 and m[("scraper_feeds_failed_total", ())] == 0
+    assert m[("scraper_requests_total", (("host", "127.0.0.1"),))] == sum(server.hits.values())
+    assert m[("scraper_bytes_read_total", (("host", "127.0.0.1"),))] == served_bytes(server)
+    assert m[("scraper_articles", (("status", "written"),))] == written
+    assert m[("scraper_last_run_exit_status", ())] == 0
+    assert m[("scraper_last_run_timestamp_seconds", ())] == pytest.approx(finished.timestamp(), abs=1)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith((".summary", "scraper.prom."))]  # no temporary file left
+
+    hits = sum(server.hits.values())
+    code, _, err = scraper("poll", "--config", str(cfg), "--summary", str(summary), "--metrics", str(prom))
+    again = json.loads(summary.read_text(encoding="utf-8"))
+    assert code == 0 and again["articles"]["written"] == 0 and metrics(prom)[("scraper_articles_written_total", ())] == 0  # per run, not since ever
+    assert again["hosts"]["127.0.0.1"]["requests"] == sum(server.hits.values()) - hits
+
+
+def test_a_run_that_fails_says_so_in_its_summary_and_metrics(tmp_path: Path) -> None:
+    cfg = config(tmp_path, [("國際", f"{NOWHERE}/intworld")])
+    summary, prom = tmp_path / "summary.json", tmp_path / "scraper.prom"
+    code, _, _ = scraper("poll", "--config", str(cfg), "--summary", str(summary), "--metrics", str(prom), "--max-attempts-typo")
+    assert code == 2 and not summary.exists()  # a command line argparse refuses runs nothing
+    cfg.write_text("feeds: [", encoding="utf-8")
+    code, _, err = scraper("poll", "--config", str(cfg), "--summary", str(summary), "--metrics", str(prom))
+    assert code == 2 and err.count("\n") == 1
+    assert json.loads(summary.read_text(encoding="utf-8"))["exit_status"] == 2
+    assert metrics(prom)[("scraper_last_run_exit_status", ())] == 2
+
+
+def test_a_run_that_finds_the_lock_taken_leaves_the_files_to_the_run_holding_it(tmp_path: Path) -> None:
+    cfg = config(tmp_path, [("國際", f"{NOWHERE}/intworld")])
+    summary = tmp_path / "summary.json"
+    with PostFiles(tmp_path / "out").lock("poll"):
+        code, _, _ = scraper("poll", "--config", str(cfg), "--summary", str(summary))
+    assert code == 3 and not summary.exists()
+
+
+def test_a_summary_into_a_missing_folder_is_one_line_and_the_poll_still_counts(server: Server, corpus: Path, tmp_path: Path) -> None:
+    local = serve(server, corpus)
+    server.feed("/feed", rss(*good_items(local)))
+    cfg = config(tmp_path, [("國際", server.url("/feed"))])
+    summary, prom = tmp_path / "missing" / "summary.json", tmp_path / "missing" / "scraper.prom"
+    code, out, err = scraper("poll", "--config", str(cfg), "--summary", str(summary), "--metrics", str(prom))
+    assert (code, out) == (1, "")
+    assert err == f"scraper: {summary}: cannot write the run summary: No such file or directory\nscraper: {prom}: cannot write the metrics: No such file or directory\n"
+    assert len(posts_in(tmp_path)) == len(local)
+    articles = server.article_hits()
+    assert scraper("poll", "--config", str(cfg)) == (0, "", "")
+    assert server.article_hits() == articles and len(posts_in(tmp_path)) == len(local)  # written once, remembered
+
+
+def test_backfill_writes_a_summary_and_metrics_too(server: Server, corpus: Path, tmp_path: Path) -> None:
+    local = serve(server, corpus)
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(u + "\n" for u in local.values()), encoding="utf-8")
+    cfg = config(tmp_path, [("國際", server.url("/feed"))])
+    summary, prom = tmp_path / "summary.json", tmp_path / "backfill.prom"
+    code, _, err = scraper("backfill", "--urls", str(urls), "--config", str(cfg), "--summary", str(summary), "--metrics", str(prom))
+    assert code == 0, err
+    data = json.loads(summary.read_text(encoding="utf-8"))
+    assert data["command"] == "backfill" and data["articles"]["written"] == len(posts_in(tmp_path)) == len(local)
+    assert data["hosts"]["127.0.0.1"]["requests"] == sum(server.hits.values())
+    assert metrics(prom)[("scraper_articles_written_total", ())] == len(local)
 
 
 # ---------------------------------------------------------------- status --json
