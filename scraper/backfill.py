@@ -239,11 +239,14 @@ def backfill(
     out: Callable[[str], None] = print,
     progress: Callable[[Progress, RunReport], None] | None = None,
     http: Http | None = None,
+    report: RunReport | None = None,
 ) -> RunReport:
-    """Write every article of the range (or the list) that is not written yet."""
+    """Write every article of the range (or the list) that is not written yet.
+
+    ``report`` is filled in as the run goes (as ``poll``'s is)."""
     until = _window(since, until, urls)
     url_list = read_urls(urls) if urls else []
-    report = RunReport()
+    report = report if report is not None else RunReport()
     own_http = http is None
     http = http or Http(config.http)
     if config.archive is not None and not dry_run:
@@ -265,19 +268,25 @@ def backfill(
                 out=out,
                 progress=show,
             )
-            with job.runner.stop.installed():
-                if url_list:
-                    job.run_urls(url_list)
-                if since is not None:
-                    if use_sitemaps:
-                        job.sitemaps(since, until)
-                    job.walk(since, until)
-            job.runner.report_robots()
+            _run(job, url_list, since, until, use_sitemaps)
             if not dry_run:
                 state.save_host_pauses(http.pauses())
-            if job.runner.stop:
-                report.errors.append("stopped before the end; run the same command again to continue")
+            report.state_counts = state.counts()
     finally:
+        report.per_host.update({host: (n, size) for host, (n, size) in http.per_host.items()})
         if own_http:
             http.close()
     return report
+
+
+def _run(job: Backfill, url_list: list[str], since: date | None, until: date, use_sitemaps: bool) -> None:
+    with job.runner.stop.installed():
+        if url_list:
+            job.run_urls(url_list)
+        if since is not None:
+            if use_sitemaps:
+                job.sitemaps(since, until)
+            job.walk(since, until)
+    job.runner.report_robots()
+    if job.runner.stop:
+        job.runner.report.errors.append("stopped before the end; run the same command again to continue")

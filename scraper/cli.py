@@ -11,6 +11,7 @@ Exit statuses (documented in README):
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -77,12 +78,58 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _status_for(exc: BaseException) -> int:
+    """The exit status ``main`` gives a run that ended with ``exc``."""
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    if isinstance(exc, BrokenPipeError):
+        return EXIT_OK
+    return EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_STORE if isinstance(exc, StoreError) else EXIT_FAILED
+
+
+def _write_reports(args: argparse.Namespace, name: str, report: RunReport, code: int) -> int:
+    """``--summary`` and ``--metrics``. A file that cannot be written is one line and
+    exit status 1 at least; what the run did stands."""
+    from .report import write_metrics, write_summary
+
+    for path, write in ((args.summary, write_summary), (args.metrics, write_metrics)):
+        if path:
+            try:
+                write(Path(path), name, report, code)
+            except ScraperError as exc:
+                print(f"scraper: {exc}", file=sys.stderr)
+                code = code or EXIT_FAILED
+    return code
+
+
+def _reported(args: argparse.Namespace, name: str, run: Callable[[RunReport], None]) -> int:
+    """Time ``run``, log its summary line, write its report files, return its exit status.
+
+    A run that ends with an error still writes them, with the status ``main`` will
+    exit with; one that found the lock taken does not: they belong to the run holding it.
+    """
+    report = RunReport(started=time.time())
+    try:
+        run(report)
+    except AlreadyRunning:
+        raise
+    except BaseException as exc:
+        report.finished = time.time()
+        _write_reports(args, name, report, _status_for(exc))
+        raise
+    report.finished = time.time()
+    _summary(name, report)
+    return _write_reports(args, name, report, EXIT_OK if report.ok else EXIT_FAILED)
+
+
 def cmd_poll(args: argparse.Namespace) -> int:
     from .poll import poll
 
-    report = poll(_config(args), dry_run=args.dry_run, retry_failed=args.retry_failed)
-    _summary("poll", report)
-    return EXIT_OK if report.ok else EXIT_FAILED
+    def run(report: RunReport) -> None:
+        # A person at a terminal hears at once that no feed answers; cron only after report_after runs.
+        poll(_config(args), dry_run=args.dry_run, retry_failed=args.retry_failed, interactive=sys.stderr.isatty(), report=report)
+
+    return _reported(args, "poll", run)
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
@@ -103,22 +150,25 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         until = parse_day(args.until, "--until") if args.until else None
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    report = backfill(
-        _config(args),
-        since=since,
-        until=until,
-        urls=args.urls,
-        categories=tuple(args.category or ()),
-        include_truncated=args.include_truncated,
-        dry_run=args.dry_run,
-        max_misses=args.max_misses,
-        use_sitemaps=not args.no_sitemaps,
-        progress=progress_display(sys.stderr),
-    )
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
-    _summary("backfill", report)
-    return EXIT_OK if report.ok else EXIT_FAILED
+
+    def run(report: RunReport) -> None:
+        backfill(
+            _config(args),
+            since=since,
+            until=until,
+            urls=args.urls,
+            categories=tuple(args.category or ()),
+            include_truncated=args.include_truncated,
+            dry_run=args.dry_run,
+            max_misses=args.max_misses,
+            use_sitemaps=not args.no_sitemaps,
+            progress=progress_display(sys.stderr),
+            report=report,
+        )
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+
+    return _reported(args, "backfill", run)
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
@@ -138,8 +188,11 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .commands import status
+    from .commands import status, status_data
 
+    if args.json:
+        print(json.dumps(status_data(_config(args), time.time()), ensure_ascii=False, indent=2))
+        return EXIT_OK
     for line in status(_config(args)):
         print(line)
     return EXIT_OK
@@ -183,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     with_output.add_argument("--output", metavar="DIR", help="the Jekyll site (default: the feeds file's output)")
     archiving = argparse.ArgumentParser(add_help=False)
     archiving.add_argument("--archive", metavar="DIR", help="keep every page and feed fetched in WARC files in DIR (default: the feeds file's archive)")
+    reports = argparse.ArgumentParser(add_help=False)
+    reports.add_argument("--summary", metavar="FILE", help="write a JSON summary of the run to FILE (replaced atomically)")
+    reports.add_argument("--metrics", metavar="FILE", help="write the run's metrics to FILE, in node exporter's textfile format (*.prom)")
 
     parser = argparse.ArgumentParser(prog="scraper", description="Mirror CNA's news into a Jekyll site.")
     parser.add_argument("--version", action="version", version=f"scraper {__version__}")
@@ -194,12 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--archive", metavar="DIR", help="keep the page fetched in WARC files in DIR")
     p.set_defaults(func=cmd_fetch)
 
-    p = sub.add_parser("poll", parents=[common, with_output, archiving], help="one cron pass: new articles from every feed")
+    p = sub.add_parser("poll", parents=[common, with_output, archiving, reports], help="one cron pass: new articles from every feed")
     p.add_argument("--dry-run", action="store_true", help="list what would be written; write nothing")
     p.add_argument("--retry-failed", action="store_true", help="give articles that were given up on a fresh set of attempts")
     p.set_defaults(func=cmd_poll)
 
-    p = sub.add_parser("backfill", parents=[common, with_output, archiving], help="write older articles of a date range")
+    p = sub.add_parser("backfill", parents=[common, with_output, archiving, reports], help="write older articles of a date range")
     p.add_argument("--since", metavar="DATE", help="first day, YYYY-MM-DD (Asia/Taipei)")
     p.add_argument("--until", metavar="DATE", help="last day, YYYY-MM-DD (default: today)")
     p.add_argument("--urls", metavar="FILE", help="article URLs, one a line ('-' for standard input)")
@@ -223,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_reindex)
 
     p = sub.add_parser("status", parents=[common, with_output], help="what the state holds: articles by status, feeds")
+    p.add_argument("--json", action="store_true", help="the same, as JSON for monitoring")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("init", help="write the Jekyll site skeleton into DIR; never overwrites a file")

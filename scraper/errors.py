@@ -9,7 +9,7 @@ the wording of a message::
     ├── AlreadyRunning           another run holds the output folder's lock       exit 3
     ├── StoreError               output folder or state database unusable         exit 4, ends a run
     ├── FeedError                a feed's bytes hold no usable items
-    ├── FetchError               a URL could not be fetched: .url .reason .status .transient
+    ├── FetchError               a URL could not be fetched: .url .reason .status .transient .unreachable
     │   ├── RetryLater           the host asked for a pause (429/503, Retry-After): .retry_after
     │   ├── OffSite              a redirect to a host we do not fetch from
     │   └── RobotsDenied         robots.txt disallows the URL for our User-Agent
@@ -77,6 +77,11 @@ class FetchError(ScraperError):
         """The server says the resource is no more (404 or 410)."""
         return self.status in (404, 410)
 
+    @property
+    def unreachable(self) -> bool:
+        """No answer from the server at all: DNS, a refused or reset connection, a timeout."""
+        return self.status is None and self.transient
+
 
 class RetryLater(FetchError):
     """The server asked us to come back later (429/503 with ``Retry-After``)."""
@@ -84,6 +89,10 @@ class RetryLater(FetchError):
     def __init__(self, url: str, reason: str, retry_after: float, *, status: int | None = None) -> None:
         super().__init__(url, reason, status=status, transient=True)
         self.retry_after = retry_after
+
+    @property
+    def unreachable(self) -> bool:
+        return False  # a pause the host asked for (perhaps in an earlier run), not silence
 
 
 class OffSite(FetchError):

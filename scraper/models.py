@@ -79,7 +79,7 @@ class Post:
 
 @dataclass
 class RunReport:
-    """What one run did; printed as the summary line."""
+    """What one run did; printed as the summary line, written as the run's summary and metrics."""
 
     feeds_polled: int = 0
     feeds_failed: int = 0
@@ -90,8 +90,13 @@ class RunReport:
     deferred: int = 0
     photos_mirrored: int = 0
     photos_failed: int = 0
+    fallback: int = 0  # articles written from a fallback extractor's text
     gave_up: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    per_host: dict[str, tuple[int, int]] = field(default_factory=dict)  # host -> (requests sent, bytes read)
+    state_counts: dict[str, int] = field(default_factory=dict)  # the state's articles by status, after the run
+    started: float = 0.0  # seconds since the epoch; set by whoever times the run (the CLI)
+    finished: float = 0.0
 
     @property
     def ok(self) -> bool:

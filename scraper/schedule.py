@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from .errors import FetchError, RetryLater
 
@@ -136,3 +137,8 @@ def wait_before_retry(error: BaseException | None, backoff: float) -> float:
     if isinstance(error, RetryLater):
         return max(0.0, error.retry_after)
     return max(0.0, backoff)
+
+
+def iso(stamp: float) -> str:
+    """A moment as messages and reports give it: ISO 8601 in UTC, to the second."""
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

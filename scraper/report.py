@@ -1,0 +1,142 @@
+"""A run's report as files for monitoring: the summary (JSON) and the metrics (the
+node-exporter textfile format).
+
+Each file is replaced whole or not at all: written beside its final name, then renamed
+over it, so a reader never sees half a file. A file that cannot be written is a
+ScraperError naming it; the run's work stands all the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry, write_to_textfile
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from .errors import ScraperError
+from .models import RunReport
+from .schedule import iso
+
+SUMMARY_VERSION = 1
+
+
+def summary(command: str, report: RunReport, exit_status: int) -> dict[str, Any]:
+    """The run as plain values (the ``--summary`` file)."""
+    return {
+        "version": SUMMARY_VERSION,
+        "command": command,
+        "started": iso(report.started),
+        "finished": iso(report.finished),
+        "duration_seconds": round(max(0.0, report.finished - report.started), 3),
+        "exit_status": exit_status,
+        "feeds": {"polled": report.feeds_polled, "unchanged": report.unchanged, "failed": report.feeds_failed},
+        "articles": {
+            "written": report.written,
+            "skipped": report.skipped,
+            "failed": report.failed,
+            "given_up": len(report.gave_up),
+            "deferred": report.deferred,
+            "fallback": report.fallback,
+        },
+        "hosts": {host: {"requests": n, "bytes": size} for host, (n, size) in sorted(report.per_host.items())},
+        "errors": list(report.errors),
+        "given_up": list(report.gave_up),
+        "state_articles": dict(sorted(report.state_counts.items())),
+    }
+
+
+def write_summary(path: Path, command: str, report: RunReport, exit_status: int) -> None:
+    """Write the summary to ``path`` atomically: a temporary file in the same folder,
+    fsync, rename over ``path``, fsync of the folder."""
+    data = (json.dumps(summary(command, report, exit_status), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        # os.open with 0o666 lets the umask decide who may read it, as for any file we write.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        _sync_folder(path.parent)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ScraperError(f"{path}: cannot write the run summary: {exc.strerror or exc}") from exc
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _Snapshot(Collector):
+    """The figures of one run; the textfile collector serves them until the next run."""
+
+    def __init__(self, command: str, report: RunReport, exit_status: int) -> None:
+        self.command = command
+        self.report = report
+        self.exit_status = exit_status
+
+    def collect(self) -> Iterator[Metric]:
+        r, labels, values = self.report, ["command"], [self.command]
+        counters = (
+            ("articles_written", "Articles written as posts in the last run", r.written),
+            ("articles_skipped", "Articles skipped for good in the last run (truncated, not an article, off-site)", r.skipped),
+            ("articles_failed", "Articles that failed in the last run (retried on later runs)", r.failed),
+            ("articles_given_up", "Articles given up on in the last run (failed max_attempts times)", len(r.gave_up)),
+            ("articles_deferred", "Articles put off in the last run because their host asked us to wait", r.deferred),
+            ("articles_fallback", "Articles written from a fallback extractor's text in the last run", r.fallback),
+            ("feeds_polled", "Feeds requested in the last run", r.feeds_polled),
+            ("feeds_unchanged", "Feeds that answered 304 Not Modified in the last run", r.unchanged),
+            ("feeds_failed", "Feeds that failed in the last run", r.feeds_failed),
+        )
+        for name, doc, value in counters:
+            family = CounterMetricFamily(f"scraper_{name}", doc, labels=labels)
+            family.add_metric(values, value)
+            yield family
+        requests = CounterMetricFamily("scraper_requests", "HTTP requests sent in the last run, by host", labels=[*labels, "host"])
+        read = CounterMetricFamily("scraper_bytes_read", "Response body bytes read (as sent, before decoding) in the last run, by host", labels=[*labels, "host"])
+        for host, (n, size) in sorted(r.per_host.items()):
+            requests.add_metric([*values, host], n)
+            read.add_metric([*values, host], size)
+        yield requests
+        yield read
+        gauges: tuple[tuple[str, str, float], ...] = (
+            ("last_run_timestamp_seconds", "When the last run ended, in seconds since the epoch", r.finished),
+            ("last_run_duration_seconds", "How long the last run took", max(0.0, r.finished - r.started)),
+            ("last_run_exit_status", "The last run's exit status (0 all good, 1 items failed, 2 configuration, 4 output or state unusable, 130 interrupted)", self.exit_status),
+        )
+        for name, doc, reading in gauges:
+            gauge = GaugeMetricFamily(f"scraper_{name}", doc, labels=labels)
+            gauge.add_metric(values, reading)
+            yield gauge
+        articles = GaugeMetricFamily("scraper_articles", "Articles in the state after the last run, by status", labels=[*labels, "status"])
+        for status, n in sorted(r.state_counts.items()):
+            articles.add_metric([*values, status], n)
+        yield articles
+
+
+def metrics_registry(command: str, report: RunReport, exit_status: int) -> CollectorRegistry:
+    """A registry of its own holding the run's figures (never the process-wide one)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Snapshot(command, report, exit_status))
+    return registry
+
+
+def write_metrics(path: Path, command: str, report: RunReport, exit_status: int) -> None:
+    """Write the metrics to ``path`` in the textfile format (node exporter reads ``*.prom``)."""
+    try:
+        write_to_textfile(str(path), metrics_registry(command, report, exit_status))
+    except OSError as exc:
+        raise ScraperError(f"{path}: cannot write the metrics: {exc.strerror or exc}") from exc
