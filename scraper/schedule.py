@@ -72,8 +72,9 @@ class Deferral:
 def after_deferral(deferred_since: float | None, now: float, policy: Policy) -> Deferral:
     """A host that keeps asking us to wait (``503`` with ``Retry-After: 0`` on every run)
     would hold an article pending forever. Once the deferrals have lasted longer than
-    the longest pause we honour, each further one counts as a failed attempt, so the
-    article is retried on its backoff and at last reported."""
+    the longest pause we honour, one failed attempt is counted, and another each time
+    they last that long again, so the article is reported after ``max_attempts`` such
+    periods."""
     bound = max(policy.max_retry_after, policy.wait_in_run, 60.0)
     if deferred_since is None or deferred_since > now:
         return Deferral(False, now)
