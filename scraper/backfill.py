@@ -265,6 +265,7 @@ def backfill(
                         job.sitemaps(since, until)
                     job.walk(since, until)
             job.runner.report_robots()
+            job.runner.report_fallback()
             if not dry_run:
                 state.save_host_pauses(http.pauses())
             if job.runner.stop:

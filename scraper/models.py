@@ -73,6 +73,7 @@ class RunReport:
     skipped: int = 0
     unchanged: int = 0
     deferred: int = 0
+    fallback: int = 0
     gave_up: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 

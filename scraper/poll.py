@@ -147,6 +147,7 @@ def poll(
             with runner.stop.installed():
                 runner.run(state.due(clock()))
             runner.report_robots()
+            runner.report_fallback()
             state.save_host_pauses(http.pauses())
     finally:
         if own_http:

@@ -136,3 +136,13 @@ def wait_before_retry(error: BaseException | None, backoff: float) -> float:
     if isinstance(error, RetryLater):
         return max(0.0, error.retry_after)
     return max(0.0, backoff)
+
+
+# A notice that stays true for days (CNA's layout changed) is an error once a day at most.
+NOTICE_EVERY = 24 * 3600.0
+
+
+def notice_due(last_said: float | None, now: float, every: float = NOTICE_EVERY) -> bool:
+    """Whether a lasting notice is to be said (as an error) now: never said, or said ``every``
+    seconds ago or more. A clock set back counts as due, so a notice is never lost."""
+    return last_said is None or now - last_said >= every or now < last_said

@@ -48,7 +48,12 @@ ALTER TABLE articles ADD COLUMN extractor TEXT;
 UPDATE articles SET url = 'https://www.cna.com.tw/news/aall/' || id || '.aspx'
     WHERE source = 'reindex' AND url = id AND length(id) = 12 AND id NOT GLOB '*[^0-9]*';
 """
-VERSION = 2
+# Version 3: when a lasting notice (CNA's layout changed) was last said, so cron hears it
+# once a day rather than every run.
+V3 = """
+CREATE TABLE IF NOT EXISTS notices (name TEXT PRIMARY KEY, said REAL NOT NULL);
+"""
+VERSION = 3
 _JOB_COLUMNS = "id, url, source, title, published, site, author, content, guid, attempts"
 
 
@@ -202,6 +207,8 @@ class State:
                 for statement in V2.split(";"):
                     if statement.strip():
                         self.execute(statement)
+            if version < 3:
+                self.execute(V3)
             self.execute(f"PRAGMA user_version = {VERSION}")
 
     # ---------------------------------------------------------------- articles
@@ -355,6 +362,16 @@ class State:
                     "INSERT INTO hosts (host, blocked_until) VALUES (?, ?) ON CONFLICT(host) DO UPDATE SET blocked_until = max(blocked_until, excluded.blocked_until)",
                     (host, until),
                 )
+
+    # ---------------------------------------------------------------- notices
+
+    def notice_said(self, name: str) -> float | None:
+        """When the lasting notice ``name`` was last said as an error, or None."""
+        row = self.execute("SELECT said FROM notices WHERE name = ?", (name,)).fetchone()
+        return float(row[0]) if row else None
+
+    def record_notice(self, name: str, now: float) -> None:
+        self.execute("INSERT INTO notices (name, said) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET said = excluded.said", (name, now))
 
     # ---------------------------------------------------------------- backfill days
 
