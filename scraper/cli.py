@@ -148,6 +148,14 @@ def progress_display(stream: TextIO) -> Callable[[Progress, RunReport], None]:
     return show
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check import check
+
+    files = [Path(f) for f in args.files]
+    config = None if files and not Path(args.config).exists() else _config(args)
+    return EXIT_OK if check(config, files=files, count=args.n, tables=not args.quiet) else EXIT_FAILED
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from .skeleton import describe, init
 
@@ -194,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", parents=[common, with_output], help="what the state holds: articles by status, feeds")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("check", parents=[common], help="read CNA's newest articles with both extractors; exit 1 when they disagree")
+    p.add_argument("files", nargs="*", metavar="FILE", help="saved pages to read instead of the feeds' newest articles")
+    p.add_argument("-n", type=int, default=5, metavar="N", help="how many of the newest articles (default 5)")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("init", help="write the Jekyll site skeleton into DIR; never overwrites a file")
     p.add_argument("dir", metavar="DIR", help="the output folder (created if missing)")
