@@ -219,12 +219,31 @@ def progress_display(stream: TextIO) -> Callable[[Progress, RunReport], None]:
     return show
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check import check
+
+    files = [Path(f) for f in args.files]
+    config = None if files and not Path(args.config).exists() else _config(args)
+    return EXIT_OK if check(config, files=files, count=args.n, tables=not args.quiet) else EXIT_FAILED
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from .skeleton import describe, init
 
     for line in describe(init(Path(args.dir))):
         print(line)
     return EXIT_OK
+
+
+def _refresh_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("refresh", parents=parents, help="render written posts again, from the archive or a new fetch")
+    p.add_argument("--fallback", action="store_true", help="every post the fallback extractor wrote")
+    p.add_argument("--ids", nargs="+", metavar="ID", help="these articles")
+    p.add_argument("--since", metavar="DATE", help="articles of this day on, YYYY-MM-DD (UTC)")
+    p.add_argument("--until", metavar="DATE", help="articles up to this day, YYYY-MM-DD (UTC)")
+    p.add_argument("--from-archive", action="store_true", help="use the archived pages; make no request")
+    p.add_argument("--force", action="store_true", help="also rewrite posts that were edited by hand")
+    p.set_defaults(func=cmd_refresh)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,14 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="list what would be fetched; write nothing")
     p.set_defaults(func=cmd_backfill)
 
-    p = sub.add_parser("refresh", parents=[common, with_output, archiving], help="render written posts again, from the archive or a new fetch")
-    p.add_argument("--fallback", action="store_true", help="every post the fallback extractor wrote")
-    p.add_argument("--ids", nargs="+", metavar="ID", help="these articles")
-    p.add_argument("--since", metavar="DATE", help="articles of this day on, YYYY-MM-DD (UTC)")
-    p.add_argument("--until", metavar="DATE", help="articles up to this day, YYYY-MM-DD (UTC)")
-    p.add_argument("--from-archive", action="store_true", help="use the archived pages; make no request")
-    p.add_argument("--force", action="store_true", help="also rewrite posts that were edited by hand")
-    p.set_defaults(func=cmd_refresh)
+    _refresh_parser(sub, [common, with_output, archiving])
 
     p = sub.add_parser("reindex", parents=[common, with_output], help="rebuild the state from the posts in <output>/_posts")
     p.set_defaults(func=cmd_reindex)
@@ -281,6 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", parents=[common, with_output], help="what the state holds: articles by status, feeds")
     p.add_argument("--json", action="store_true", help="the same, as JSON for monitoring")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("check", parents=[common], help="read CNA's newest articles with both extractors; exit 1 when they disagree")
+    p.add_argument("files", nargs="*", metavar="FILE", help="saved pages to read instead of the feeds' newest articles")
+    p.add_argument("-n", type=int, default=5, metavar="N", help="how many of the newest articles (default 5)")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("init", help="write the Jekyll site skeleton into DIR; never overwrites a file")
     p.add_argument("dir", metavar="DIR", help="the output folder (created if missing)")

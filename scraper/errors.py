@@ -120,4 +120,11 @@ class NotAnArticle(ExtractError):
 
 
 class LayoutChanged(ExtractError):
-    """The page looks like an article, but the expected skeleton is missing."""
+    """The page looks like an article, but the expected skeleton is missing.
+
+    ``field`` names the part that was not found: ``title``, ``time`` or ``body``.
+    """
+
+    def __init__(self, url: str, reason: str, *, field: str = "body") -> None:
+        super().__init__(url, reason)
+        self.field = field

@@ -121,6 +121,7 @@ def poll(
                 with runner.stop.installed():
                     runner.run(state.due(clock()))
                 runner.report_robots()
+                runner.report_fallback()
                 if corrected:
                     _rewrite(config, state, files, http, corrected, report)
                 state.save_host_pauses(http.pauses())

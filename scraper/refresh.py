@@ -75,7 +75,7 @@ class Refresher:
                 log.error("refresh failed id=%s: %s", row.job.article_id, exc)
         return self.done
 
-    def _article(self, row: WrittenRow, pages: dict[str, bytes]) -> tuple[Article, str]:
+    def _article(self, row: WrittenRow, pages: dict[str, bytes]) -> tuple[Article, str, str | None]:
         if self.http is None:
             for url in (row.job.url, row.canonical):
                 if url and url in pages:
@@ -93,7 +93,7 @@ class Refresher:
         if not self.force and (row.sha is None or sha(current) != row.sha):
             self.done.left_alone.append(f"{aid}: {row.path} is not as this tool last wrote it (edited by hand?); --force rewrites it")
             return
-        article, extractor = self._article(row, pages)
+        article, extractor, _why = self._article(row, pages)
         when = row.job.published or article.published
         if self.config.photos_for(row.job.source) == "mirror" and when is not None:
             article = _relinked(article, Photos(self.config.output, self.http), when)

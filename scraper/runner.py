@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from . import posts
+from . import posts, schedule
 from .config import Config
 from .errors import ExtractError, FetchError, NotAnArticle, OffSite, RetryLater, RobotsDenied, StoreError
 from .http import Http
@@ -27,12 +27,13 @@ from .models import Article, Job, Post, RunReport
 from .photos import Photos
 from .postfiles import PostFiles
 from .robots import Robots
-from .sites import cna, extractor_for, generic
+from .sites import cna, extractor_for, fallback, generic
 from .state import State
 from .urls import CNA_HOSTS, host_of, identity
 
 log = logging.getLogger(__name__)
 HTML_ACCEPT = "text/html,application/xhtml+xml"
+LAYOUT_NOTICE = "layout-changed"
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class Fetched:
     job: Job
     article: Article
     post: Post
-    extractor: str  # "cna", "generic" or "feed"
+    extractor: str  # "cna", "fallback", "generic" or "feed"
+    why: str | None = None  # for "fallback": what the CNA extractor lacked
     photos_mirrored: int = 0
     photos_failed: int = 0
 
@@ -50,9 +52,9 @@ def allowed_hosts(url: str, config: Config) -> frozenset[str]:
     return frozenset(CNA_HOSTS | {host_of(url)} | {host_of(f.url) for f in config.feeds} | {host_of(config.backfill.base)})
 
 
-def fetch_article(http: Http, robots: Robots, job: Job, hosts: frozenset[str]) -> tuple[Article, str]:
-    """The page of ``job``, extracted: by CNA's extractor for CNA feeds and backfills, by the
-    first site that claims the page for feeds with their own site."""
+def fetch_article(http: Http, robots: Robots, job: Job, hosts: frozenset[str]) -> tuple[Article, str, str | None]:
+    """The page of ``job``, extracted: by CNA's extractor (or its fallback) for CNA feeds and
+    backfills, by the first site that claims the page for feeds with their own site."""
     robots.check(job.url)
     response = http.get(job.url, allowed_hosts=hosts, accept=HTML_ACCEPT)
     if host_of(response.url) not in hosts:
@@ -60,32 +62,36 @@ def fetch_article(http: Http, robots: Robots, job: Job, hosts: frozenset[str]) -
     return extract_page(job, response.url, response.content, response.charset)
 
 
-def extract_page(job: Job, url: str, data: bytes, charset: str | None) -> tuple[Article, str]:
-    """The article in page bytes fetched (or archived) for ``job``, and which extractor found it."""
+def extract_page(job: Job, url: str, data: bytes, charset: str | None) -> tuple[Article, str, str | None]:
+    """The article in page bytes fetched (or archived) for ``job``, which extractor found it,
+    and, when CNA's fallback did, what CNA's own extractor lacked."""
     extract = extractor_for(url, data) if job.site is not None else cna.extract
-    article = extract(data, url, charset)
     if extract is not cna.extract:
+        article = extract(data, url, charset)
         # Other sites: the post links the item's own link, as the mirror did (query kept).
-        return dataclasses.replace(article, article_id=job.article_id, url=job.url), "generic"
+        return dataclasses.replace(article, article_id=job.article_id, url=job.url), "generic", None
+    article, why = fallback.cna_or_fallback(data, url, charset)
+    extractor = "cna" if why is None else "fallback"
     if article.article_id != job.article_id:
         log.info("id-changed url=%s canonical=%s", job.url, article.url)
-    return article, "cna"
+    return article, extractor, why
 
 
 def fetch_one(http: Http, robots: Robots, job: Job, site: str, hosts: frozenset[str], photos: Photos | None = None) -> Fetched:
     """Fetch (or, for full-text feeds, take from the item) and render one job; with
     ``photos``, its photos are stored locally first. Writes no post."""
+    why = None
     if job.content is not None:
         article, extractor = generic.from_feed(job.article_id, job.url, job.title, job.content, job.published), "feed"
     else:
-        article, extractor = fetch_article(http, robots, job, hosts)
+        article, extractor, why = fetch_article(http, robots, job, hosts)
     mirrored = None
     when = job.published or article.published
     if photos is not None and when is not None:
         mirrored = photos.mirror(article.body_html, when)
         article = dataclasses.replace(article, body_html=mirrored.body_html)
     post = posts.build(article, site=job.site or site, date=job.published, author=job.author)
-    return Fetched(job, article, post, extractor, mirrored.stored if mirrored else 0, mirrored.failed if mirrored else 0)
+    return Fetched(job, article, post, extractor, why, mirrored.stored if mirrored else 0, mirrored.failed if mirrored else 0)
 
 
 def write_post(state: State, files: PostFiles, job: Job, fetched: Fetched, now: float) -> str | None:
@@ -233,6 +239,9 @@ class Runner:
             return "known"
         self.report.written += 1
         log.info("written id=%s path=%s extractor=%s", article.article_id, path, fetched.extractor)
+        if fetched.extractor == "fallback":
+            self.report.fallback += 1
+            log.warning("fallback id=%s url=%s path=%s: CNA's extractor: %s; written by the fallback extractor", article.article_id, job.url, path, fetched.why)
         return "written"
 
     def _skipped(self, job: Job, reason: str) -> str:
@@ -268,6 +277,20 @@ class Runner:
         for host, count in sorted(self.robots_denied.items()):
             self.report.errors.append(f"robots.txt of {host} disallows {count} article(s) for our User-Agent; skipped")
             log.error("%s", self.report.errors[-1])
+
+    def report_fallback(self) -> None:
+        """One line when articles were written by the fallback extractor: an error (exit
+        status 1) on the first such run and then at most once a day, else at info level."""
+        if not self.report.fallback:
+            return
+        line = f"CNA's layout changed: {self.report.fallback} articles written by the fallback extractor; run `scraper check`"
+        now = self.now()
+        if schedule.notice_due(self.state.notice_said(LAYOUT_NOTICE), now):
+            self.state.record_notice(LAYOUT_NOTICE, now)
+            self.report.errors.append(line)
+            log.error("%s", line)
+        else:
+            log.info("%s (said less than a day ago)", line)
 
 
 @contextlib.contextmanager

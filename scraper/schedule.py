@@ -143,3 +143,13 @@ def wait_before_retry(error: BaseException | None, backoff: float) -> float:
 def iso(stamp: float) -> str:
     """A moment as messages and reports give it: ISO 8601 in UTC, to the second."""
     return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# A notice that stays true for days (CNA's layout changed) is an error once a day at most.
+NOTICE_EVERY = 24 * 3600.0
+
+
+def notice_due(last_said: float | None, now: float, every: float = NOTICE_EVERY) -> bool:
+    """Whether a lasting notice is to be said (as an error) now: never said, or said ``every``
+    seconds ago or more. A clock set back counts as due, so a notice is never lost."""
+    return last_said is None or now - last_said >= every or now < last_said

@@ -34,4 +34,9 @@ ALTER TABLE articles ADD COLUMN extractor TEXT;
 UPDATE articles SET url = 'https://www.cna.com.tw/news/aall/' || id || '.aspx'
     WHERE source = 'reindex' AND url = id AND length(id) = 12 AND id NOT GLOB '*[^0-9]*';
 """
-VERSION = 2
+# Version 3: when a lasting notice (CNA's layout changed) was last said, so cron hears it
+# once a day rather than every run.
+V3 = """
+CREATE TABLE IF NOT EXISTS notices (name TEXT PRIMARY KEY, said REAL NOT NULL);
+"""
+VERSION = 3

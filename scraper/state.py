@@ -20,7 +20,7 @@ from pathlib import Path
 from . import schedule
 from .errors import StoreError
 from .models import Job
-from .schema import V1, V1_LATE_COLUMNS, V2, VERSION
+from .schema import V1, V1_LATE_COLUMNS, V2, V3, VERSION
 
 _JOB_COLUMNS = "id, url, source, title, published, site, author, content, guid, attempts"
 
@@ -186,6 +186,8 @@ class State:
                 for statement in V2.split(";"):
                     if statement.strip():
                         self.execute(statement)
+            if version < 3:
+                self.execute(V3)
             self.execute(f"PRAGMA user_version = {VERSION}")
 
     # ---------------------------------------------------------------- articles
@@ -363,6 +365,16 @@ class State:
                     "INSERT INTO hosts (host, blocked_until) VALUES (?, ?) ON CONFLICT(host) DO UPDATE SET blocked_until = max(blocked_until, excluded.blocked_until)",
                     (host, until),
                 )
+
+    # ---------------------------------------------------------------- notices
+
+    def notice_said(self, name: str) -> float | None:
+        """When the lasting notice ``name`` was last said as an error, or None."""
+        row = self.execute("SELECT said FROM notices WHERE name = ?", (name,)).fetchone()
+        return float(row[0]) if row else None
+
+    def record_notice(self, name: str, now: float) -> None:
+        self.execute("INSERT INTO notices (name, said) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET said = excluded.said", (name, now))
 
     # ---------------------------------------------------------------- backfill days
 

@@ -44,6 +44,10 @@ CLUTTER = frozenset(
         "bottomArticleBanner",
     }
 )
+# Boxes around the body that are never content: share buttons, breadcrumb, the time line.
+SHARE = ("mbBtnGroup", "shareSide", "fbShareBox", "toolBox", "fontSizeBtn", "breadcrumb", "timeBox")
+# In-body 「延伸閱讀」 links (a.insert in a media box).
+INSERTS = ("insertGroup",)
 
 
 _CANONICAL = re.compile(rb"""<link[^>]+href=["']https?://(?:www\.|m\.)?cna\.com\.tw/news/[a-z0-9]+/\d{12}""", re.I)
@@ -66,7 +70,7 @@ def parse_time(value: str) -> datetime | None:
     return None
 
 
-def _json_ld(root: Element) -> dict[str, object]:
+def json_ld(root: Element) -> dict[str, object]:
     for script in root.iter("script"):
         if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
             continue
@@ -80,7 +84,7 @@ def _json_ld(root: Element) -> dict[str, object]:
     return {}
 
 
-def _first_time(meta: dict[str, list[str]], ld: dict[str, object], og_key: str, schema_key: str) -> datetime | None:
+def first_time(meta: dict[str, list[str]], ld: dict[str, object], og_key: str, schema_key: str) -> datetime | None:
     """The first parsable time: the Open Graph meta, then JSON-LD, then the ``itemprop`` meta
     of the 2016 layout (schema.org's name, as in JSON-LD)."""
     ld_value = ld.get(schema_key)
@@ -177,7 +181,7 @@ def _body(paragraph: Element, base: str) -> tuple[list[str], list[str], int, boo
                     if found:
                         pieces.append(found[1])
                         photos += 1
-            if find_class(child, "insertGroup") is not None:
+            if any(find_class(child, name) is not None for name in INSERTS):
                 pieces.append(_related(child, base))
         if child.tail and child.tail.strip():
             pieces.append(f"<p>{clean.text(child.tail.strip())}</p>")
@@ -239,15 +243,15 @@ def _canonical(root: Element, central: Element, meta: dict[str, list[str]], url:
 def _times(root: Element, central: Element, meta: dict[str, list[str]], url: str) -> tuple[datetime, datetime | None, dict[str, object]]:
     """Publication and update times, and the JSON-LD they may have come from."""
     # JSON-LD is read only when the meta tags lack a time (the 2016 layout has neither).
-    ld = {} if meta.get("article:published_time") else _json_ld(root)
-    published = _first_time(meta, ld, "article:published_time", "datePublished")
+    ld = {} if meta.get("article:published_time") else json_ld(root)
+    published = first_time(meta, ld, "article:published_time", "datePublished")
     if published is None:
         box = find_class(central, "updatetime")
         first = box.find("span") if box is not None else None
         published = parse_time(_text(first)) if first is not None else None
     if published is None:
-        raise LayoutChanged(url, "CNA's layout seems to have changed: no publication time")
-    return published, _first_time(meta, ld, "article:modified_time", "dateModified"), ld
+        raise LayoutChanged(url, "CNA's layout seems to have changed: no publication time", field="time")
+    return published, first_time(meta, ld, "article:modified_time", "dateModified"), ld
 
 
 def _section(root: Element, central: Element, article_el: Element | None, meta: dict[str, list[str]], ld: dict[str, object]) -> tuple[str, list[str]]:
@@ -260,7 +264,7 @@ def _section(root: Element, central: Element, article_el: Element | None, meta: 
         links = crumb.findall(".//a") if crumb is not None else []
         category = _text(links[-1]) if links else str(ld.get("articleSection") or "")
     tags = list(meta.get("article:tag", []))
-    keywords = ld.get("keywords") if tags or ld else _json_ld(root).get("keywords")
+    keywords = ld.get("keywords") if tags or ld else json_ld(root).get("keywords")
     if not tags and isinstance(keywords, list):
         tags = [str(k) for k in keywords]
     return category, list(dict.fromkeys(t for t in tags if t != "NewsArticle"))
@@ -281,20 +285,22 @@ def extract(data: bytes, url: str, charset: str | None = None) -> Article:
     looks_like_article = bool(meta.get("og:type") == ["article"] or meta.get("article:published_time"))
     if central is None:
         if looks_like_article:
-            raise LayoutChanged(url, "CNA's layout seems to have changed: no div.centralContent on an article page")
+            raise LayoutChanged(url, "CNA's layout seems to have changed: no div.centralContent on an article page", field="body")
         raise NotAnArticle(url, "not an article page (no div.centralContent)")
     h1 = central.find(".//h1")
     title = " ".join(_text(h1).split("\n")).strip() if h1 is not None else ""
     if not title:
-        raise LayoutChanged(url, "CNA's layout seems to have changed: no h1 title in div.centralContent")
+        raise LayoutChanged(url, "CNA's layout seems to have changed: no h1 title in div.centralContent", field="title")
     canon, article_el = _canonical(root, central, meta, url)
     aid = cna_id(canon)
     assert aid is not None
     paragraph = _article_paragraph(central)
     if paragraph is None:
-        raise LayoutChanged(url, "CNA's layout seems to have changed: no div.paragraph body")
+        raise LayoutChanged(url, "CNA's layout seems to have changed: no div.paragraph body", field="body")
     pieces, texts, photos, truncated = _body(paragraph, canon)
     if not texts:
+        if looks_like_article:  # the body's box is there but its paragraphs are not: new markup
+            raise LayoutChanged(url, "CNA's layout seems to have changed: no paragraphs in div.paragraph", field="body")
         raise NotAnArticle(url, "the page has a title but no article text")
     published, updated, ld = _times(root, central, meta, url)
     category, tags = _section(root, central, article_el, meta, ld)
@@ -326,4 +332,4 @@ def extract(data: bytes, url: str, charset: str | None = None) -> Article:
     )
 
 
-__all__ = ["ExtractError", "claims", "extract", "parse_time"]
+__all__ = ["ExtractError", "claims", "extract", "first_time", "json_ld", "parse_time"]

@@ -1,0 +1,236 @@
+"""``scraper check``: the canary. Reads CNA's newest articles (or saved pages) with the CNA
+extractor and, independently, with the general one (the fallback path), prints what
+each found, and says which field broke first when they disagree.
+
+Agreement is difflib's ``SequenceMatcher`` ratio of the two bodies' plain text (the
+paragraphs, one a line, whitespace collapsed), compared character by character. Chinese
+has no spaces to make words of, so a token-set overlap would be an overlap of single
+characters, which two unrelated articles share; the ratio, ``2 * matched / total``,
+falls both when one side misses paragraphs and when the other adds clutter. On the
+corpus pages it is 1.000 for every page (see README, "scraper check"); AGREEMENT is
+set by what a broken body gives there: half the paragraphs lost gives 0.62-0.67, one
+paragraph lost 0.89-0.95, the copyright line added 0.96-0.98. 0.90 leaves the general
+extractor room for its own small differences on pages it has not seen (a caption line)
+and catches a body that lost much of itself.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import feeds
+from .config import Config
+from .errors import ExtractError, FeedError, FetchError, LayoutChanged, ScraperError
+from .http import Http
+from .models import Article, Job
+from .robots import Robots
+from .runner import HTML_ACCEPT, allowed_hosts
+from .sites import cna, fallback
+from .urls import TAIPEI
+
+AGREEMENT = 0.90
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+# Markers of text that is never the article, by the name the table gives them.
+JUNK: dict[str, tuple[str, ...]] = {
+    "copyright line": (cna.COPYRIGHT,),
+    "「延伸閱讀」 box": tuple(sorted(fallback.RELATED_HEADINGS)),
+    "app or newsletter box": fallback.BOX_MARKERS,
+}
+# CNA's extractor keeps 「延伸閱讀」 links as a list under the body, as the mirror's posts do.
+KEPT_BY_CNA = frozenset({"「延伸閱讀」 box"})
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one extractor found on a page, or why it found nothing."""
+
+    title: str = ""
+    published: datetime | None = None
+    paragraphs: tuple[str, ...] = ()
+    photos: int = 0
+    captions: int = 0
+    junk: tuple[str, ...] = ()
+    error: str | None = None  # "LayoutChanged: …"
+    field: str | None = None  # the field an error names: title, time, body, page
+    trouble: str | None = None  # found, but less than an article (fallback.implausible)
+
+
+@dataclass(frozen=True)
+class PageCheck:
+    name: str
+    url: str
+    cna: Reading
+    general: Reading
+    agreement: float | None
+    broke: str | None  # the first field that broke, as one line; None when all is well
+
+
+def reading(extract: Callable[[bytes, str], Article], data: bytes, url: str) -> Reading:
+    try:
+        article = extract(data, url)
+    except ExtractError as exc:
+        field = exc.field if isinstance(exc, LayoutChanged) else "page"
+        return Reading(error=f"{type(exc).__name__}: {exc.reason}", field=field)
+    text = _TAG.sub(" ", article.body_html)
+    junk = tuple(name for name, markers in JUNK.items() if any(m in text for m in markers))
+    return Reading(
+        title=article.title,
+        published=article.published,
+        paragraphs=tuple(" ".join(p.split()) for p in article.paragraphs),
+        photos=article.body_html.count("<img "),
+        captions=article.body_html.count("<figcaption>"),
+        junk=junk,
+        trouble=fallback.implausible(article),
+    )
+
+
+def agreement(a: Sequence[str], b: Sequence[str]) -> float:
+    """How alike two bodies' texts are: 1.0 the same, 0.0 nothing in common."""
+    if not a and not b:
+        return 1.0
+    return difflib.SequenceMatcher(None, "\n".join(a), "\n".join(b), autojunk=False).ratio()
+
+
+def _norm(s: str) -> str:
+    return " ".join(s.split())
+
+
+def first_broken(c: Reading, g: Reading, ratio: float | None) -> str | None:
+    """The first field that broke, in the order title, time, body, junk, agreement."""
+    found = f"general extractor found {len(g.paragraphs)} paragraphs" if g.error is None else f"general extractor failed too ({g.error})"
+    if c.error is not None:
+        kind, _, reason = c.error.partition(": ")
+        return f"{c.field}: CNA extractor found no {c.field} ({kind}: {reason}); {found}"
+    if c.trouble is not None:
+        field = "title" if "title" in c.trouble else "time" if "time" in c.trouble else "body"
+        return f"{field}: CNA extractor found {c.trouble}; {found}"
+    if g.error is not None or g.trouble is not None:
+        return f"{g.field or 'body'}: general extractor: {g.error or g.trouble}; CNA extractor found {len(c.paragraphs)} paragraphs"
+    if _norm(c.title) != _norm(g.title):
+        return f"title: CNA extractor found {c.title!r}; general extractor found {g.title!r}"
+    if c.published != g.published:
+        return f"time: CNA extractor found {_when(c.published)}; general extractor found {_when(g.published)}"
+    junk = [j for j in c.junk if j not in KEPT_BY_CNA]
+    if junk:
+        return f"junk: CNA extractor's body holds the {', '.join(junk)}"
+    if ratio is not None and ratio < AGREEMENT:
+        return f"body: the extractors' bodies agree at {ratio:.3f}, under {AGREEMENT:.2f}; CNA extractor found {len(c.paragraphs)} paragraphs, {found}"
+    return None
+
+
+def check_page(name: str, data: bytes, url: str) -> PageCheck:
+    c = reading(cna.extract, data, url)
+    g = reading(fallback.extract, data, url)
+    ratio = agreement(c.paragraphs, g.paragraphs) if c.error is None and g.error is None else None
+    return PageCheck(name, url, c, g, ratio, first_broken(c, g, ratio))
+
+
+def _when(when: datetime | None) -> str:
+    return when.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M %z") if when else "-"
+
+
+def _cell(r: Reading, what: str) -> str:
+    if r.error is not None:
+        return r.error if what == "title" else "-"
+    cells = {
+        "title": r.title,
+        "time": _when(r.published),
+        "paragraphs": str(len(r.paragraphs)),
+        "photos": f"{r.photos} photos, {r.captions} captions",
+        "junk": ", ".join(r.junk) or "none",
+    }
+    return cells[what]
+
+
+def table(page: PageCheck) -> list[str]:
+    """The rows for one page: each field as the CNA extractor and the general one found it."""
+    lines = [f"{page.name}  {page.url}", f"  {'field':<11} {'CNA extractor':<40} general extractor"]
+    for what in ("title", "time", "paragraphs", "photos", "junk"):
+        lines.append(f"  {what:<11} {_cell(page.cna, what):<40} {_cell(page.general, what)}")
+    ratio = f"{page.agreement:.3f}" if page.agreement is not None else "-"
+    lines.append(f"  {'agreement':<11} {ratio} (at least {AGREEMENT:.2f})")
+    return lines
+
+
+def saved_pages(files: Iterable[Path]) -> list[tuple[str, str, bytes]]:
+    """Saved pages: (file name, the page's canonical URL, bytes)."""
+    out = []
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise FetchError(str(path), f"cannot read: {exc.strerror}") from exc
+        m = re.search(rb"""https?://(?:www\.|m\.)?cna\.com\.tw/news/[a-z0-9]+/\d{12}\.aspx""", data[:65536])
+        out.append((path.name, m.group(0).decode() if m else path.resolve().as_uri(), data))
+    return out
+
+
+def newest(config: Config, http: Http, count: int, now: datetime) -> tuple[list[Job], list[str]]:
+    """The ``count`` newest items of the CNA feeds (those without their own site), and the
+    feeds that could not be read."""
+    jobs: dict[str, Job] = {}
+    failed = []
+    for feed in config.feeds:
+        if feed.site is not None:
+            continue
+        try:
+            response = http.get(feed.url, accept=FEED_ACCEPT)
+            result = feeds.parse(response.content, response.url, now, response.headers.get("content-type"))
+        except (FetchError, FeedError) as exc:
+            failed.append(f"feed {feed.name}: {exc}")
+            continue
+        for job in result.entries:
+            jobs.setdefault(job.article_id, job)
+    ordered = sorted(jobs.values(), key=lambda j: j.published or datetime.min.replace(tzinfo=UTC), reverse=True)
+    return ordered[:count], failed
+
+
+def fetched_pages(config: Config, count: int, out: Callable[[str], None]) -> tuple[list[tuple[str, str, bytes]], bool]:
+    """The newest articles' pages, fetched; False when a feed or a page could not be read."""
+    ok = True
+    pages = []
+    with Http(config.http) as http:
+        robots = Robots(http)
+        jobs, failed = newest(config, http, count, datetime.now(UTC))
+        for line in failed:
+            out(f"check: {line}")
+            ok = False
+        for job in jobs:
+            try:
+                robots.check(job.url)
+                response = http.get(job.url, allowed_hosts=allowed_hosts(job.url, config), accept=HTML_ACCEPT)
+            except ScraperError as exc:
+                out(f"check: {job.article_id}: page: {exc}")
+                ok = False
+                continue
+            pages.append((job.article_id, response.url, response.content))
+    return pages, ok
+
+
+def check(config: Config | None, *, files: Sequence[Path] = (), count: int = 5, tables: bool = True, out: Callable[[str], None] = print) -> bool:
+    """``scraper check``: a table per page (unless ``tables`` is False: cron wants silence when
+    all is well), a line per page that broke; True when all is well."""
+    if files:
+        pages, ok = saved_pages(files), True
+    else:
+        assert config is not None
+        pages, ok = fetched_pages(config, count, out)
+        if not pages and ok:
+            out("check: the CNA feeds list no article")
+            return False
+    broken = []
+    for name, url, data in pages:
+        page = check_page(name, data, url)
+        for line in table(page) if tables or page.broke else ():
+            out(line)
+        if page.broke:
+            broken.append(f"check: {name}: {page.broke}")
+    for line in broken:
+        out(line)
+    return ok and not broken
