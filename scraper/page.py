@@ -45,7 +45,10 @@ def decode(data: bytes, declared: str | None, url: str) -> str:
     """
     for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
-            return data.decode(name, errors="strict")
+            try:
+                return data.decode(name, errors="strict")
+            except UnicodeDecodeError as exc:  # a BOM on other bytes, or UTF-16 cut mid-character
+                raise ExtractError(url, f"page bytes start with a {name} byte-order mark but do not decode as {name}") from exc
     meta = EncodingDetector.find_declared_encoding(data[:4096], is_html=True, search_entire_document=False)
     candidates = ["utf-8", _codec(meta), _codec(declared), "cp950", "gb18030"]
     seen: set[str] = set()
