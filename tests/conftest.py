@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,10 @@ def server() -> Iterator[Server]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """One line that says how much of the suite did not run for want of the corpus,
     so that a green run without it is not mistaken for a full one (CI fails instead)."""
+    fuzz = sys.modules.get("tests.test_fuzz")
+    if fuzz is not None and fuzz.FIGURES["examples"]:
+        figures = fuzz.FIGURES
+        terminalreporter.write_line(f"fuzz: {figures['examples']} examples, {len(figures['hostile'])} distinct hostile values")
     skipped = 0
     for report in terminalreporter.stats.get("skipped", []):
         longrepr = getattr(report, "longrepr", None)
