@@ -66,7 +66,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     fuzz = sys.modules.get("tests.test_fuzz")
     if fuzz is not None and fuzz.FIGURES["examples"]:
         figures = fuzz.FIGURES
-        terminalreporter.write_line(f"fuzz: {figures['examples']} examples, {len(figures['hostile'])} distinct hostile values")
+        built = f", {figures['sites']} sites built by jekyll" if figures["sites"] else ""
+        terminalreporter.write_line(f"fuzz: {figures['examples']} examples, {len(figures['hostile'])} distinct hostile values{built}")
     skipped = 0
     for report in terminalreporter.stats.get("skipped", []):
         longrepr = getattr(report, "longrepr", None)

@@ -62,7 +62,7 @@ PAGES = ("001.html", "003.html", "004.html", "006.html", "2016-truncated.html")
 WRITABLE = ("001.html", "003.html", "004.html", "006.html")  # the 2016 page is truncated by CNA: skipped
 
 # What the session used, for the summary line (conftest.pytest_terminal_summary).
-FIGURES: dict[str, Any] = {"examples": 0, "hostile": set()}
+FIGURES: dict[str, Any] = {"examples": 0, "hostile": set(), "sites": 0}
 
 LONG = "http://127.0.0.1:1/" + "a" * 9000
 HOSTILE_URLS = (
@@ -417,3 +417,4 @@ def test_no_input_wedges_the_cron(ex: Example, corpus: Path, servers: tuple[Serv
         if jekyll and EXAMPLES >= 100 and posts and FIGURES["examples"] % JEKYLL_EVERY == 1:
             site = site_with({p.name: p.read_text(encoding="utf-8") for p in posts}, tmp)
             check_site(jekyll_build(jekyll, site))
+            FIGURES["sites"] += 1
