@@ -1,7 +1,7 @@
 # make test   - create .venv, install the package with its test tools, run the whole suite
 # make check  - lint (ruff, mypy --strict) and test; what CI runs
 # make run    - one poll with ./feeds.yaml into output/
-# make faults - the fault-injection suite, with its table
+# make faults - the fault-injection suite, with its table, and the fuzz test at 300 examples
 # make bench  - the benchmark beside its baselines (not part of test)
 # make screenshots - build the corpus site, write docs/screenshots/index.png and post.png
 PYTHON ?= python3
@@ -51,8 +51,10 @@ check: lint test
 run: $(STAMP)
 	$(BIN)/scraper poll --config feeds.yaml -v
 
+# The fault table, then the whole-pipeline fuzz test with more examples than make test runs.
 faults: $(STAMP)
 	$(BIN)/python -m tests.faults_table
+	SCRAPER_FUZZ_EXAMPLES=300 $(BIN)/pytest -q tests/test_fuzz.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench

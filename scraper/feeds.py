@@ -30,6 +30,8 @@ FULL_TEXT_CHARS = 200
 TEASER_ENDS = ("…", "...", "[…]", "[...]", "»", "more", "More", "閱讀全文", "阅读全文", "繼續閱讀", "继续阅读", "詳全文", "详全文", "更多")
 # A pubDate this far ahead of the clock is a feed bug; the page's own time is used instead.
 FUTURE_SLACK = timedelta(hours=1)
+# No post is dated before 1970 (docs/FORMAT.md); an older pubDate is a feed bug too.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,14 @@ def _published(entry: feedparser.FeedParserDict) -> datetime | None:
 
 
 def _dated(item: feedparser.FeedParserDict, url: str, now: datetime, skipped: list[str]) -> datetime | None:
-    """The item's date, or None (the page's time is used) when it has none or one in the future."""
+    """The item's date, or None (the page's time is used) when it has none, one in the
+    future, or one before 1970 (feedparser reads ``Sat, 01 Jan 0000 00:00:00 +0800`` as year 800)."""
     published = _published(item)
     if published is not None and published > now + FUTURE_SLACK:
         skipped.append(f"{url} has a pubDate in the future ({published:%Y-%m-%d %H:%M}Z); using the page's time")
+        return None
+    if published is not None and published < EARLIEST:
+        skipped.append(f"{url} has a pubDate before 1970 ({published.date().isoformat()}); using the page's time")
         return None
     return published
 

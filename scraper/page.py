@@ -44,7 +44,10 @@ def decode(data: bytes, declared: str | None, url: str) -> str:
     """
     for bom, name in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
-            return data.decode(name, errors="strict")
+            try:
+                return data.decode(name, errors="strict")
+            except UnicodeDecodeError as exc:  # a BOM on other bytes, or UTF-16 cut mid-character
+                raise ExtractError(url, f"page bytes start with a {name} byte-order mark but do not decode as {name}") from exc
     # bs4's detector reads <meta charset> the way browsers do; imported here, not at start-up,
     # so a poll with nothing new does not pay for it.
     from bs4.dammit import EncodingDetector

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,11 @@ def server() -> Iterator[Server]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """One line that says how much of the suite did not run for want of the corpus,
     so that a green run without it is not mistaken for a full one (CI fails instead)."""
+    fuzz = sys.modules.get("tests.test_fuzz")
+    if fuzz is not None and fuzz.FIGURES["examples"]:
+        figures = fuzz.FIGURES
+        built = f", {figures['sites']} sites built by jekyll" if figures["sites"] else ""
+        terminalreporter.write_line(f"fuzz: {figures['examples']} examples, {len(figures['hostile'])} distinct hostile values{built}")
     skipped = 0
     for report in terminalreporter.stats.get("skipped", []):
         longrepr = getattr(report, "longrepr", None)

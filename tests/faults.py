@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -210,6 +211,153 @@ SCENARIOS += [
         ),
     ),
 ]
+
+
+def _id(s: Scene, name: str) -> str:
+    return s.urls[name].rsplit("/", 1)[1][:12]
+
+
+def _dates(s: Scene) -> dict[str, str]:
+    """article id -> the day its post is dated."""
+    return {front_matter(p.read_text(encoding="utf-8"))["from"].rsplit("/", 1)[1][:12]: p.name[:10] for p in posts_in(s.tmp)}
+
+
+def _feed_with(s: Scene, name: str, pattern: bytes, new: bytes) -> bytes:
+    """The scene's feed with ``pattern`` replaced by ``new`` in the item of page ``name``."""
+    feed = real_feed(s.corpus, [s.server.url(s.paths[n]) for n in (*GOOD, FAULTY)])
+    link = f"<link>{s.server.url(s.paths[name])}</link>".encode()
+    items = feed.split(b"<item>")
+    (index,) = [i for i, it in enumerate(items) if link in it]
+    items[index], found = re.subn(pattern, new, items[index], count=1)
+    assert found, pattern
+    return b"<item>".join(items)
+
+
+def _only_scene_items(s: Scene) -> None:
+    """The scene's feed with its four articles only: the real feed's other items, 404 on
+    the local server, would be given up on in a scenario of many runs."""
+    links = [f"<link>{s.server.url(s.paths[n])}</link>".encode() for n in (*GOOD, FAULTY)]
+    feed = s.server.routes["/feed"]
+    assert isinstance(feed, Reply)
+    head, *items = feed.body.split(b"<item>")
+    kept = [it for it in items if any(link in it for link in links)]
+    s.server.feed("/feed", b"<item>".join([head, *kept]) + (b"" if kept[-1].rstrip().endswith(b"</rss>") else b"</channel></rss>"))
+
+
+def bracket_link(server: Server, corpus: Path, tmp: Path) -> Outcome:
+    """An item whose link urllib cannot parse is skipped with a warning; the others are written."""
+    s = Scene(server, corpus, tmp)
+    server.feed("/feed", _feed_with(s, FAULTY, rb"<link>[^<]*</link>", b"<link>http://[x</link>"))
+    codes = [s.poll() for _ in range(2)]
+    observed = f"exits {codes}, {len(s.ids())} posts"
+    return s.outcome("feed item links http://[x", "exits [0, 0], 3 posts", observed, GOOD)
+
+
+def item_year_zero(server: Server, corpus: Path, tmp: Path) -> Outcome:
+    """A pubDate no clock can hold: the page's own time dates the post."""
+    s = Scene(server, corpus, tmp)
+    server.page(s.fault_path, s.page(FAULTY))
+    server.feed("/feed", _feed_with(s, FAULTY, rb"<pubDate>[^<]*</pubDate>", b"<pubDate>Sat, 01 Jan 0000 00:00:00 +0800</pubDate>"))
+    code = s.poll()
+    written = f"written in run 1 dated {_dates(s).get(_id(s, FAULTY), 'never')}" if _id(s, FAULTY) in s.ids() else "not written in run 1"
+    return s.outcome("feed item dated year 0 (the page's time is 2023-08-23)", "written in run 1 dated 2023-08-23, exit 0", f"{written}, exit {code}", (*GOOD, FAULTY))
+
+
+def _year_9999(s: Scene) -> bytes:
+    page = s.page(FAULTY).decode("utf-8")
+    page = re.sub(r'(published_time" content=")[^"]*', r"\g<1>9999-12-31T23:59:59-12:00", page)
+    return re.sub(r'("datePublished":")[^"]*', r"\g<1>9999-12-31T23:59:59-12:00", page).encode("utf-8")
+
+
+def page_year_9999(server: Server, corpus: Path, tmp: Path) -> Outcome:
+    """A page time past year 9999 once in UTC: the item's pubDate dates the post; without
+    one the article fails like any page that cannot be written, and is reported."""
+    s = Scene(server, corpus, tmp)
+    server.page(s.fault_path, _year_9999(s))
+    code = s.poll()
+    dated = _dates(s).get(_id(s, FAULTY), "never")
+    (tmp / "undated").mkdir()
+    s2 = Scene(server, corpus, tmp / "undated")
+    s2.extra["max_attempts"] = 3
+    server.feed("/feed", _feed_with(s2, FAULTY, rb"<pubDate>[^<]*</pubDate>", b""))
+    _only_scene_items(s2)
+    codes = [s2.poll() for _ in range(4)]
+    observed = f"dated by the item: written dated {dated}, exit {code}; undated item: exits {codes}, {'written' if _id(s2, FAULTY) in s2.ids() else 'not written'}"
+    expected = "dated by the item: written dated 2023-12-04, exit 0; undated item: exits [0, 0, 1, 0], not written"
+    o1 = s.outcome("page time 9999-12-31T23:59:59-12:00", expected, observed, (*GOOD, FAULTY))
+    o2 = s2.outcome("", "", "", GOOD)
+    return Outcome(o1.fault, o1.expected, o1.observed, o1.lost + o2.lost, o1.duplicates + o2.duplicates, o1.intact and o2.intact)
+
+
+def _robots(status: int) -> Callable[[Server, Path, Path], Outcome]:
+    def run(server: Server, corpus: Path, tmp: Path) -> Outcome:
+        s = Scene(server, corpus, tmp)
+        server.page(s.fault_path, s.page(FAULTY))
+        server.routes["/robots.txt"] = Reply(status, b"User-agent: *\nDisallow: /\n", {"Content-Type": "text/plain"})
+        code1 = s.poll()
+        n1 = len(s.ids())
+        server.routes["/robots.txt"] = Reply(200, b"User-agent: *\nDisallow: /cna2018api/\n", {"Content-Type": "text/plain"})
+        code2 = s.poll()
+        observed = f"run 1: {n1} posts, exit {code1}; robots.txt answers 200: run 2: {len(s.ids())} posts, exit {code2}"
+        return s.outcome(f"robots.txt answers {status}", expected, observed, (*GOOD, FAULTY))
+
+    # 4xx means no rules (RFC 9309), even with a body that says otherwise; 5xx means "not now".
+    written_at = 4 if status < 500 else 0
+    expected = f"run 1: {written_at} posts, exit 0; robots.txt answers 200: run 2: 4 posts, exit 0"
+    run.__name__ = f"robots_{status}"
+    return run
+
+
+def retry_after_zero_forever(server: Server, corpus: Path, tmp: Path) -> Outcome:
+    """503 with Retry-After: 0 on every run: the pauses count as failures once they have
+    lasted longer than any pause honoured, so the article is at last reported. A fake
+    clock moves an hour a run; nothing sleeps. A counted failure starts the next run of
+    pauses afresh, so every second run counts: max_attempts 3 is reported in run 6."""
+    from scraper.config import load
+    from scraper.poll import poll
+
+    s = Scene(server, corpus, tmp)
+    server.routes[s.fault_path] = Reply(503, b"busy", {"Retry-After": "0"})
+    s.http.update({"max_retry_after": 1, "wait_in_run": 1})
+    s.extra["max_attempts"] = 3
+    _only_scene_items(s)
+    config = load(s.cfg())
+    start = time.time()
+    codes, reported = [], 0
+    for run in range(6):
+        report = poll(config, clock=lambda run=run: start + run * 3600.0)
+        codes.append(0 if report.ok else 1)
+        reported += sum(_id(s, FAULTY) in line for line in report.gave_up)
+    observed = f"exits {codes}, reported {reported} time(s), {len(s.ids())} posts"
+    return s.outcome("503 with Retry-After: 0 on every run", "exits [0, 0, 0, 0, 0, 1], reported 1 time(s), 3 posts", observed, GOOD)
+
+
+SCENARIOS += [
+    bracket_link,
+    _article_fault(
+        "redirect to Location: http://[x",
+        "not written in run 1, exit 0; fixed: written in run 2, exit 0",
+        lambda s: Reply(302, b"", {"Location": "http://[x"}),
+        recovers_in_run=False,
+    ),
+    _article_fault("503 Retry-After: ² (no number)", "written in run 1, exit 0", lambda s: then(Reply(503, b"busy", {"Retry-After": "\u00b2"}), 1, Reply(200, _good(s))), recovers_in_run=True),
+    item_year_zero,
+    page_year_9999,
+    _article_fault(
+        "gzip, gzip: a bomb inside a gzip",
+        "not written in run 1, exit 0; fixed: written in run 2, exit 0",
+        lambda s: Reply(200, _nested_bomb(), {"Content-Encoding": "gzip, gzip"}),
+        recovers_in_run=False,
+    ),
+    _robots(403),
+    _robots(500),
+    retry_after_zero_forever,
+]
+
+
+def _nested_bomb() -> bytes:
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    return z.compress(_bomb()) + z.flush()
 
 
 def _mount(where: Path, size: str) -> str | None:

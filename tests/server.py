@@ -36,9 +36,12 @@ class Request:
 
 
 class Server:
-    """``routes`` maps a path (with query) to a Reply or a function of the Request."""
+    """``routes`` maps a path (with query) to a Reply or a function of the Request.
 
-    def __init__(self) -> None:
+    ``host`` is any loopback address: a server on 127.0.0.2 is another host to the
+    scraper (its per-host limits and pauses are its own), on the same machine."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.log: list[tuple[float, str]] = []
@@ -110,10 +113,10 @@ class Server:
 
                 outer.errors.append(traceback.format_exc())
 
-        self.httpd = Quiet(("127.0.0.1", 0), Handler)
+        self.httpd = Quiet((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> Server:

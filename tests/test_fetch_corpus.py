@@ -130,3 +130,20 @@ def test_fetch_failures_are_one_line_without_traceback(tmp_path: Path) -> None:
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and needle in lines[0], proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_a_byte_order_mark_on_bytes_that_do_not_decode_is_an_extract_error(corpus: Path) -> None:
+    import codecs
+
+    from scraper.errors import ExtractError
+    from scraper.sites import cna
+
+    page = (corpus / "cna" / "pages" / "004.html").read_bytes()
+    url = "https://www.cna.com.tw/news/aopl/202308230370.aspx"
+    utf16 = page.decode("utf-8").encode("utf-16")
+    for data in (utf16[: len(utf16) // 2 * 2 - 1], codecs.BOM_UTF8 + page.decode("utf-8").encode("cp950", errors="ignore")):
+        with pytest.raises(ExtractError, match="byte-order mark"):
+            cna.extract(data, url)
+    with pytest.raises(ExtractError):  # UTF-16 of UTF-8 bytes decodes, into no article
+        cna.extract(codecs.BOM_UTF16_LE + page, url)
+    assert cna.extract(utf16, url).article_id == "202308230370"  # a whole UTF-16 page still reads

@@ -225,3 +225,16 @@ def test_shipped_feeds_yaml_is_valid() -> None:
     names = {f.url.rsplit("/", 1)[1] for f in cfg.feeds}
     assert names == {"politics", "intworld", "mainland", "finance", "technology", "lifehealth", "social", "local", "culture", "sport", "stars", "cnaFirstNews"}
     assert cfg.site == "(臺)中央社CNA" and cfg.output == ROOT / "output"
+
+
+@pytest.mark.parametrize("pub", ["Sat, 01 Jan 0000 00:00:00 +0800", "Mon, 01 Jan 1900 00:00:00 +0000", "Tue, 01 Jan 0999 00:00:00 +0000", "Wed, 31 Dec 1969 23:59:59 +0000"])
+def test_item_dated_before_1970_is_dated_by_the_page_instead(pub: str) -> None:
+    from datetime import UTC, datetime
+
+    from scraper import feeds
+
+    rss = f"<rss version='2.0'><channel><title>t</title><item><title>x</title><link>https://www.cna.com.tw/news/aopl/202308230370.aspx</link><pubDate>{pub}</pubDate></item></channel></rss>"
+    result = feeds.parse(rss.encode(), "https://feeds.example/rss", datetime(2023, 12, 5, tzinfo=UTC))
+    assert [e.article_id for e in result.entries] == ["202308230370"]
+    assert result.entries[0].published is None  # a post cannot be dated before 1970: the page's time is used
+    assert any("before 1970" in line for line in result.skipped)
