@@ -452,3 +452,53 @@ def sigkill_twenty_times(server: Server, corpus: Path, tmp: Path) -> Outcome:
 
 
 SCENARIOS += [sigkill_twenty_times]
+
+
+def redesign(server: Server, corpus: Path, tmp: Path) -> Outcome:
+    """CNA renames its article classes: the fallback writes every article and the run says
+    so; once the extractor learns the new names, ``refresh --fallback --from-archive``
+    restores the posts a known layout gives, byte for byte, with no request."""
+    import scraper.sites.cna
+    from tests.test_fallback import RENAMES, renamed
+
+    names = (*GOOD, FAULTY)
+    # the reference: the articles polled from the pages CNA served before the redesign
+    (tmp / "ref").mkdir()
+    ref = Scene(server, corpus, tmp / "ref")
+    server.page(ref.fault_path, ref.page(FAULTY))
+    ref.poll()
+    reference = {p.read_text(encoding="utf-8").split("\nfrom: ", 1)[1].split("\n", 1)[0]: p.read_text(encoding="utf-8") for p in posts_in(tmp / "ref")}
+    # the redesign: every page's classes renamed; the mirror keeps an archive
+    (tmp / "mirror").mkdir()
+    s = Scene(server, corpus, tmp / "mirror")
+    s.extra["archive"] = "warc"
+    for name in names:
+        server.page(s.paths[name], renamed(s.page(name), h2=False))
+    code1 = main(["poll", "--config", str(s.cfg()), "-q"])
+    with sqlite3.connect(tmp / "mirror" / "out" / ".scraper" / "state.db") as db:
+        by_fallback = db.execute("SELECT count(*) FROM articles WHERE extractor = 'fallback'").fetchone()[0]
+    # the fix ships: the CNA extractor knows the new class names
+    real = scraper.sites.cna.extract
+    back = {v: k for k, v in RENAMES.items()}
+
+    def fixed(data: bytes, url: str, charset: str | None = None) -> object:
+        text = data.decode("utf-8")
+        for new, old in back.items():
+            text = re.sub(rf'(class=["\'][^"\']*)\b{new}\b', rf"\g<1>{old}", text)
+        return real(text.encode("utf-8"), url, charset)
+
+    scraper.sites.cna.extract = fixed  # type: ignore[assignment]
+    try:
+        hits = sum(server.hits.values())
+        code2 = main(["refresh", "--config", str(s.cfg()), "--fallback", "--from-archive", "-q"])
+        requests = sum(server.hits.values()) - hits
+    finally:
+        scraper.sites.cna.extract = real
+    restored = {p.read_text(encoding="utf-8").split("\nfrom: ", 1)[1].split("\n", 1)[0]: p.read_text(encoding="utf-8") for p in posts_in(tmp / "mirror")}
+    exact = sum(1 for k, v in restored.items() if reference.get(k) == v)
+    observed = f"run 1 exit {code1}, {by_fallback} of {len(names)} by the fallback; refresh exit {code2}, {exact} of {len(names)} byte-exact, {requests} requests"
+    expected = f"run 1 exit 1, {len(names)} of {len(names)} by the fallback; refresh exit 0, {len(names)} of {len(names)} byte-exact, 0 requests"
+    return s.outcome("CNA redesign (classes renamed), then refresh --fallback --from-archive", expected, observed, names)
+
+
+SCENARIOS += [redesign]
