@@ -73,7 +73,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         config = _config(args)
         site, http, archive = config.site, config.http, config.archive
     html = Path(args.html) if args.html else None
-    sys.stdout.write(fetch_post(args.url, html=html, site=site, http_config=http, archive=archive))
+    sys.stdout.write(fetch_post(args.url, html=html, site=site, http_config=http, archive=archive, own_site=args.site))
     sys.stdout.flush()
     return EXIT_OK
 
@@ -263,8 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"scraper {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("fetch", parents=[common], help="print the post for one article; writes nothing")
-    p.add_argument("url", metavar="URL", help="the article's URL")
+    p = sub.add_parser("fetch", parents=[common], help="print the post for one article of any site; writes nothing")
+    p.add_argument("url", metavar="URL", help="the article's URL (CNA's or any other http(s) page)")
+    p.add_argument("--site", metavar="NAME", help="the source's name for a page of another site (author, tags, categories), as a feed's site:")
     p.add_argument("--html", metavar="FILE", help="read the page from FILE instead of the network")
     p.add_argument("--archive", metavar="DIR", help="keep the page fetched in WARC files in DIR")
     p.set_defaults(func=cmd_fetch)

@@ -15,33 +15,47 @@ from .archive import Archive
 from .config import Config, HttpConfig
 from .errors import ConfigError, FetchError
 from .http import Http
+from .models import Job
 from .postfiles import PostFiles
-from .runner import HTML_ACCEPT, reindex
-from .sites import cna
+from .robots import Robots
+from .runner import HTML_ACCEPT, extract_page, reindex
+from .sites import cna, fallback
 from .state import State
-from .urls import CNA_HOSTS, cna_id
+from .urls import CNA_HOSTS, cna_id, id_in_path, identity, is_web
 
 log = logging.getLogger(__name__)
 
 
-def fetch_post(url: str, *, html: Path | None, site: str, http_config: HttpConfig | None = None, archive: Path | None = None) -> str:
-    """The post text for one CNA article, from ``html`` or the network; writes nothing."""
-    wanted = cna_id(url)
-    if wanted is None:
-        raise ConfigError(f"{url}: not a CNA article URL (https://www.cna.com.tw/news/<section>/<12-digit id>.aspx)")
+def fetch_post(url: str, *, html: Path | None, site: str, http_config: HttpConfig | None = None, archive: Path | None = None, own_site: str | None = None) -> str:
+    """The post text for one article of any site, from ``html`` or the network; writes nothing.
+
+    CNA's pages (by their URL or their canonical link) go to CNA's extractor, with its
+    fallback; any other page to the general one. ``own_site`` names the source as a
+    feed's ``site:`` does (author, tags, categories); CNA's posts use ``site``.
+    """
+    if not is_web(url):
+        raise ConfigError(f"{url}: not an http(s) URL")
     if html is not None:
         try:
-            data = html.read_bytes()
+            data, final, charset = html.read_bytes(), url, None
         except OSError as exc:
             raise FetchError(str(html), f"cannot read: {exc.strerror}") from exc
-        article = cna.extract(data, url)
     else:
         with Http(http_config or HttpConfig()) as http:
             if archive is not None:
                 http.recorder = Archive(archive).record
-            response = http.get(url, allowed_hosts=CNA_HOSTS, accept=HTML_ACCEPT)
-            article = cna.extract(response.content, response.url, response.charset)
-    if article.article_id != wanted:
+            Robots(http).check(url)
+            response = http.get(url, allowed_hosts=None if cna_id(url) is None else CNA_HOSTS, accept=HTML_ACCEPT)
+            data, final, charset = response.content, response.url, response.charset
+    if not cna.claims(final, data):
+        job = Job(article_id=identity(url), url=url, source="fetch", site=own_site or site)
+        article, _, _ = extract_page(job, final, data, charset)
+        return posts.build(article, site=own_site or site).text
+    article, why = fallback.cna_or_fallback(data, final, charset)
+    if why is not None:
+        log.warning("%s: CNA's extractor could not read this page (%s); the post is the fallback extractor's", url, why)
+    wanted = cna_id(url) or id_in_path(url)
+    if wanted is not None and article.article_id != wanted:
         log.warning("the page is article %s, not %s as the URL says; the post is the page's article and links %s", article.article_id, wanted, article.url)
     if article.truncated:
         log.warning("%s: CNA truncated this page (已過查詢時效), so the post holds only its opening; poll skips such pages, backfill writes them only with --include-truncated", article.url)

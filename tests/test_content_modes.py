@@ -90,3 +90,13 @@ def test_the_full_text_rule_separates_the_real_feeds(corpus: Path) -> None:
         assert verdicts == {full}, name
     assert not is_full_text("字" * (FULL_TEXT_CHARS + 50) + "…閱讀全文", encoded=False)
     assert not is_full_text(None, encoded=True) and is_full_text("<p>短</p>", encoded=True)
+
+
+def test_fetch_prints_the_post_of_any_page_with_the_general_extractor(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = "https://www.bbc.com/zhongwen/trad/chinese-news-66748432"
+    assert main(["fetch", url, "--html", str(corpus / "other" / "pages" / "bbc-001.html"), "--site", "BBC中文", "--config", "/nonexistent.yaml"]) == 0
+    text = capsys.readouterr().out
+    fm = front_matter(text)
+    assert POST_RE.match(text) and fm["author"] == "BBC中文" and fm["tags"] == ["BBC中文"] and fm["from"] == url
+    assert fm["title"] == "華為：新款5G手機橫空出世 中國半導體突破美國封鎖？"  # the page's h1, no site suffix
+    assert main(["fetch", "ftp://example.org/x"]) == 2

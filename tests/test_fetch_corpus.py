@@ -119,7 +119,8 @@ def test_fetch_failures_are_one_line_without_traceback(tmp_path: Path) -> None:
     not_article = tmp_path / "hub.html"
     not_article.write_text("<html><head><title>電子報</title></head><body><a href='/x'>看完整報導</a></body></html>", encoding="utf-8")
     cases = [
-        (["fetch", "https://example.com/news/aopl/202308230370.aspx", "--html", str(not_article)], "not a CNA article URL"),
+        (["fetch", "ftp://example.com/news/aopl/202308230370.aspx", "--html", str(not_article)], "not an http(s) URL"),
+        (["fetch", "https://example.com/a", "--html", str(not_article)], "no publication time"),
         (["fetch", "https://www.cna.com.tw/news/aopl/202308230370.aspx", "--html", str(tmp_path / "missing.html")], "cannot read"),
         (["fetch", "https://www.cna.com.tw/news/aopl/202308230370.aspx", "--html", str(not_article)], "newsletter hub"),
     ]
