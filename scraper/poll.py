@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from . import schedule
+from . import schedule, skeleton
 from .archive import Archive
 from .config import Config, FeedConfig
 from .feedpass import FeedPass, Polled, label
@@ -25,6 +25,7 @@ from .runner import Runner, open_run
 from .state import State
 
 log = logging.getLogger(__name__)
+NO_SITE = "no-jekyll-site"
 
 
 def _save(state: State, feed: FeedConfig, polled: Polled, known: dict[str, str], fresh: list[Job], now: float, config: Config) -> None:
@@ -65,6 +66,13 @@ def _rewrite(config: Config, state: State, files: PostFiles, http: Http, correct
     for line in done.left_alone:
         log.warning("update not written: %s", line)
     report.errors.extend(f"update of {line}" for line in done.failed)
+
+
+def _say_no_site(config: Config, state: State, now: float) -> None:
+    """Posts into a folder that is no Jekyll site yet: said once for the folder, not every run."""
+    if skeleton.missing(config.output) and state.notice_said(NO_SITE) is None:
+        log.warning("%s has no _config.yml, so Jekyll will not build it: run `scraper init %s`", config.output, config.output)
+        state.record_notice(NO_SITE, now)
 
 
 def _as_job(entry: Job, feed: FeedConfig) -> Job:
@@ -114,6 +122,8 @@ def poll(
         with open_run(config, "poll", dry_run=dry_run, now=clock()) as (state, files):
             if retry_failed and not dry_run:
                 log.info("retry-failed articles=%d", state.retry_failed())
+            if not dry_run:
+                _say_no_site(config, state, clock())
             http.restore_pauses(state.host_pauses(clock()))
             corrected = _read_feeds(FeedPass(config, state, http, report, dry_run=dry_run, interactive=interactive, out=out), clock)
             if not dry_run:

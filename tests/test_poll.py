@@ -125,7 +125,7 @@ def test_second_poll_while_one_runs_exits_at_once_touching_nothing(server: Serve
         assert poll(cfg) == 3
     assert "another `scraper poll`" in capsys.readouterr().err
     assert server.hits == {} and posts_in(tmp_path) == []
-    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == [".scraper", "poll.lock"]  # no state, no _posts
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == [".scraper", "_config.yml", "poll.lock"]  # no state, no _posts
 
 
 def test_dry_run_lists_and_writes_nothing(server: Server, corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

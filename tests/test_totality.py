@@ -295,7 +295,7 @@ def test_dry_run_writes_nothing_at_all(server: Server, corpus: Path, tmp_path: P
     server.feed("/feed", rss(*good_items(local)))
     cfg = config(tmp_path, [("f", server.url("/feed"))])
     code, _ = run(cfg, "--dry-run")
-    assert code == 0 and not (tmp_path / "out").exists()
+    assert code == 0 and [p.name for p in (tmp_path / "out").iterdir()] == ["_config.yml"]
     assert run(cfg) == (0, "")
     snapshot = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*")}
     local_new = serve(server, corpus, ("004.html",))
@@ -357,3 +357,13 @@ def test_items_of_other_sites_cannot_put_active_content_or_bad_yaml_in_the_site(
     for page in built.rglob("*.html"):
         html = page.read_text(encoding="utf-8")
         assert "<script" not in html and "javascript:" not in html and not re.search(r"\son\w+=", html), page
+
+
+def test_a_folder_that_is_no_jekyll_site_is_said_once(server: Server, corpus: Path, tmp_path: Path) -> None:
+    local = serve(server, corpus)
+    server.feed("/feed", rss(*good_items(local)))
+    cfg = config(tmp_path, [("f", server.url("/feed"))])
+    (tmp_path / "out" / "_config.yml").unlink()
+    code, err = run(cfg)
+    assert code == 0 and err == f"scraper: WARNING: {tmp_path / 'out'} has no _config.yml, so Jekyll will not build it: run `scraper init {tmp_path / 'out'}`\n"
+    assert run(cfg) == (0, "")  # once, not every five minutes
