@@ -7,6 +7,7 @@ bench/results.json. Nothing here is asserted: the figures are for people to read
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -172,6 +173,29 @@ def backfill_run(n: int, *, delay: float, latency: float, max_per_host: int = 2)
         written = len(list((tmp / "out" / "_posts").glob("*.md")))
         span = (max(starts) - min(starts)) if len(starts) > 1 else 0.0
         return {**result, "written": written, "requests": len(server.log), "article_span_s": span}
+
+
+def many_feeds(*, hosts: int, feeds_per_host: int, items: int, latency: float, delay: float) -> dict[str, Any]:
+    """One poll of ``hosts`` × ``feeds_per_host`` feeds, each with ``items`` new articles, every
+    host a server of its own (a port) answering after ``latency``: its wall time against
+    the ideal politeness allows (the busiest host's requests, ``delay`` apart)."""
+    with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        servers = [stack.enter_context(Server()) for _ in range(hosts)]
+        feeds = []
+        for h, server in enumerate(servers):
+            serve_many(server)
+            server.default_latency = latency
+            for f in range(feeds_per_host):
+                ids = [f"2024{h:02d}{f:02d}{i:04d}" for i in range(items)]
+                body = "".join(item(f"基準{aid}", server.url(f"/news/aall/{aid}.aspx")) for aid in ids)
+                server.feed(f"/feed{f}", f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'.encode())
+                feeds.append((f"h{h}f{f}", server.url(f"/feed{f}")))
+        cfg = config(tmp, feeds, http={"delay": delay, "max_per_host": 2, "max_connections": 64, "retries": 1, "timeout": 20, "deadline": 60})
+        result = child(["poll", "--config", str(cfg)], tmp)
+        busiest = max(len(s.log) for s in servers)
+        written = len(list((tmp / "out" / "_posts").glob("*.md")))
+        return {**result, "feeds": len(feeds), "hosts": hosts, "articles": written, "busiest_requests": busiest, "ideal_s": busiest * delay, "delay_s": delay, "latency_s": latency}
 
 
 def machine() -> dict[str, str]:

@@ -82,6 +82,10 @@ class Config:
                 return feed.photos
         return self.photos
 
+    def content_for(self, source: str) -> str | None:
+        """The ``content:`` mode of the feed an article came from (None: not from a feed of this file)."""
+        return next((feed.content for feed in self.feeds if feed.url == source), None)
+
     @property
     def policy(self) -> Policy:
         """What the retry and reporting rules need."""

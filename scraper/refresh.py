@@ -39,6 +39,7 @@ class Refreshed:
     rewritten: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     left_alone: list[str] = field(default_factory=list)  # edited by hand, or not known to be ours
+    from_feed: list[str] = field(default_factory=list)  # written from a feed's own text: no page to render
     failed: list[str] = field(default_factory=list)
 
     @property
@@ -86,6 +87,10 @@ class Refresher:
 
     def one(self, row: WrittenRow, pages: dict[str, bytes]) -> None:
         aid = row.job.article_id
+        if row.extractor == "feed" or self.config.content_for(row.job.source) == "feed":
+            # Its text came from the feed item (content: feed); its page is never fetched.
+            self.done.from_feed.append(aid)
+            return
         current = self.files.read(row.path)
         if current is None:
             self.done.failed.append(f"{aid}: {row.path} is gone")

@@ -283,7 +283,8 @@ class Runner:
         status 1) on the first such run and then at most once a day, else at info level."""
         if not self.report.fallback:
             return
-        line = f"CNA's layout changed: {self.report.fallback} articles written by the fallback extractor; run `scraper check`"
+        count = f"{self.report.fallback} article" + ("" if self.report.fallback == 1 else "s")
+        line = f"CNA's layout changed: {count} written by the fallback extractor; run `scraper check`"
         now = self.now()
         if schedule.notice_due(self.state.notice_said(LAYOUT_NOTICE), now):
             self.state.record_notice(LAYOUT_NOTICE, now)

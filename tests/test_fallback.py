@@ -116,7 +116,7 @@ def test_an_unknown_layout_is_written_by_the_fallback_and_said_once(case: str, s
 
     report = poll(load(cfg), clock=lambda: now)
     assert report.fallback == len(pages)
-    assert report.errors == [f"{SUMMARY}: {len(pages)} articles written by the fallback extractor; run `scraper check`"]
+    assert report.errors == [f"{SUMMARY}: {len(pages)} article{'' if len(pages) == 1 else 's'} written by the fallback extractor; run `scraper check`"]
     assert not report.ok  # exit status 1 from the CLI
     written = {front_matter(p.read_text(encoding="utf-8"))["from"]: p.read_text(encoding="utf-8") for p in posts_in(tmp_path)}
     for exp, how in pages:
@@ -139,7 +139,7 @@ def test_the_2016_layout_renamed_is_read_truncated_and_written_when_asked(server
     shutil.rmtree(tmp_path / "out")
     assert main(["backfill", "--config", str(cfg), "--urls", str(urls), "--include-truncated"]) == 1
     err = capsys.readouterr().err
-    assert err.count("CNA's layout changed: 1 articles written by the fallback extractor; run `scraper check`") == 1
+    assert err.count("CNA's layout changed: 1 article written by the fallback extractor; run `scraper check`") == 1
     (post,) = posts_in(tmp_path)
     check_post(post.read_text(encoding="utf-8"), exp, "2016 renamed", tmp_path)
 
@@ -171,7 +171,7 @@ def test_the_cli_exits_1_on_the_first_run_and_0_within_the_day(server: Server, c
     assert main(["poll", "--config", str(cfg)]) == 1
     err = capsys.readouterr().err
     assert err.count("WARNING") == 1 and "fallback id=" + exps[0]["id"] in err
-    assert err.count("ERROR") == 1 and "CNA's layout changed: 1 articles written by the fallback extractor" in err
+    assert err.count("ERROR") == 1 and "CNA's layout changed: 1 article written by the fallback extractor" in err
     server.feed("/feed", real_feed(corpus, [server.url(path_of(e["url"])) for e in exps]))
     assert main(["poll", "--config", str(cfg)]) == 0
     err = capsys.readouterr().err
