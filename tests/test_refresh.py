@@ -117,9 +117,14 @@ def test_a_corrected_title_in_the_feed_renders_the_post_again_in_place_when_aske
 
 def test_posts_written_from_a_feeds_own_text_are_never_fetched_by_refresh(server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = "<p>" + "全文。" * 100 + "</p>"
-    server.feed("/feed", rss(f"<item><title>t</title><link>{server.url('/a/1.html')}</link><pubDate>Tue, 05 Dec 2023 00:10:00 +0800</pubDate><description>{text.replace('<', '&lt;')}</description></item>"))
+    server.feed(
+        "/feed", rss(f"<item><title>t</title><link>{server.url('/a/1.html')}</link><pubDate>Tue, 05 Dec 2023 00:10:00 +0800</pubDate><description>{text.replace('<', '&lt;')}</description></item>")
+    )
     cfg = tmp_path / "feeds.yaml"
-    cfg.write_text(yaml.safe_dump({"site": "S", "output": "out", "feeds": [{"name": "f", "url": server.url("/feed"), "site": "某站", "content": "feed"}], "http": {"delay": 0}}, allow_unicode=True), encoding="utf-8")
+    cfg.write_text(
+        yaml.safe_dump({"site": "S", "output": "out", "feeds": [{"name": "f", "url": server.url("/feed"), "site": "某站", "content": "feed"}], "http": {"delay": 0}}, allow_unicode=True),
+        encoding="utf-8",
+    )
     assert main(["poll", "--config", str(cfg)]) == 0
     before = texts(tmp_path)
     assert main(["refresh", "--config", str(cfg), "--since", "2000-01-01"]) == 0
