@@ -23,7 +23,7 @@ from .urls import printable
 # What PyYAML's reader accepts, less the characters YAML treats as line breaks
 # (they would fold the title): everything else in a title is a control character.
 _NOT_YAML_SAFE = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufeff\uff00-\ufffd\U00010000-\U0010ffff]")
-_MD_SPECIAL = re.compile(r"([\\`*_<>|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_<>|~{}!()])")
 MAX_NAME_BYTES = 255
 TITLE_CHARS = 50
 # FORMAT: a four-digit year and a non-negative epoch in the comment line.
@@ -57,7 +57,9 @@ def link_text(title: str) -> str:
     """The title as Markdown link text: as printed, trimmed, unable to break the link.
 
     Balanced ``[``/``]`` stay as they are (the real posts write ``[[Chinese] …](url)``);
-    Markdown and HTML specials are escaped; ``{{``/``{%`` cannot reach Liquid.
+    Markdown and HTML specials are escaped, kramdown's too: ``{`` (attribute lists such as
+    ``{: onerror=…}`` and ``{::nomarkdown}``), ``!`` (an image) and the parentheses (a
+    link inside the link); ``{{``/``{%`` cannot reach Liquid.
     """
     s = " ".join(strip_controls(title).split("\n")).strip()
     s = _MD_SPECIAL.sub(r"\\\1", s).replace("&", "&amp;")
