@@ -218,7 +218,10 @@ class Runner:
         if isinstance(exc, RobotsDenied):
             host = host_of(job.url)
             self.robots_denied[host] = self.robots_denied.get(host, 0) + 1
-        elif not isinstance(exc, (OffSite, NotAnArticle)):
+        elif not isinstance(exc, OffSite):
+            # An address a feed (or a list) names that shows no article now (CNA's not-found
+            # page, a maintenance page served as 200) may show it later: tried again on its
+            # backoff and reported after max_attempts, never dropped without a word.
             return self._failed(job, str(exc))
         return self._skipped(job, exc.reason)
 

@@ -81,8 +81,9 @@ def config(tmp: Path, feeds: list[tuple[str, str]], **top: object) -> Path:
     path = tmp / "feeds.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     site = tmp / str(data["output"])  # a Jekyll site, as `scraper init` leaves one
-    site.mkdir(parents=True, exist_ok=True)
-    (site / "_config.yml").write_text("title: test site\n", encoding="utf-8")
+    if not (site / "_config.yml").exists():
+        site.mkdir(parents=True, exist_ok=True)
+        (site / "_config.yml").write_text("title: test site\n", encoding="utf-8")
     return path
 
 

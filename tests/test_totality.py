@@ -371,3 +371,16 @@ def test_a_folder_that_is_no_jekyll_site_is_said_once(server: Server, corpus: Pa
     code, err = run(cfg)
     assert code == 0 and err == f"scraper: WARNING: {tmp_path / 'out'} has no _config.yml, so Jekyll will not build it: run `scraper init {tmp_path / 'out'}`\n"
     assert run(cfg) == (0, "")  # once, not every five minutes
+
+
+def test_a_maintenance_page_served_as_200_costs_an_attempt_not_the_article(server: Server, corpus: Path, tmp_path: Path) -> None:
+    local = serve(server, corpus)
+    url = corpus_urls(corpus)["004.html"]
+    server.page(path_of(url), "<html><head><title>系統維護中</title></head><body><h1>系統維護中，請稍後再試</h1></body></html>".encode())
+    server.feed("/feed", rss(*good_items(local), item("維護", server.url(path_of(url)))))
+    cfg = config(tmp_path, [("f", server.url("/feed"))], article_backoff=0)
+    assert run(cfg) == (0, "")  # one failed attempt: quiet
+    assert "202308230370" not in ids(tmp_path)
+    server.page(path_of(url), (corpus / "cna" / "pages" / "004.html").read_bytes())
+    assert run(cfg) == (0, "")
+    assert ids(tmp_path) == sorted([*good_ids(corpus), "202308230370"])
