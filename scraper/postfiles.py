@@ -28,7 +28,7 @@ from . import posts
 from .errors import AlreadyRunning, StoreError
 from .errors import os_reason as reason
 from .models import Post
-from .urls import identity
+from .urls import identities
 
 log = logging.getLogger(__name__)
 FRONT_MATTER_BYTES = 4096  # the from: line sits in the first lines of every post
@@ -87,7 +87,8 @@ class PostFiles:
         self.lock_dir = output / ".scraper"
         self._by_slug: dict[str, list[str]] | None = None  # Jekyll slug -> file names, read on first need
         self._by_day: dict[str, list[str]] = {}  # "YYYY-MM-DD" -> file names
-        self._owners: dict[str, str | None] = {}  # file name -> article id, as read this run
+        self._owners: dict[str, frozenset[str]] = {}  # file name -> article ids its from: names, as read this run
+        self._ids_by_day: dict[str, dict[str, str]] = {}  # "YYYY-MM-DD" -> article id -> file name
 
     # ---------------------------------------------------------------- locks
 
@@ -130,13 +131,24 @@ class PostFiles:
     def has_posts(self) -> bool:
         return self.posts_dir.is_dir() and any(self.posts_dir.glob("*.md"))
 
-    def owner(self, name: str) -> str | None:
-        """The article id the post file ``name`` names in its ``from:`` line."""
+    def owners(self, name: str) -> frozenset[str]:
+        """The article ids the post file ``name`` may hold, by its ``from:`` line (empty when none)."""
         if name not in self._owners:
             head = read_head(self.posts_dir / name)
             url = from_line(head) if head else None
-            self._owners[name] = identity(url) if url else None
+            self._owners[name] = frozenset(identities(url)) if url else frozenset()
         return self._owners[name]
+
+    def _day_ids(self, day: str) -> dict[str, str]:
+        """Article id -> file name for the posts of one day, read once a run."""
+        if day not in self._ids_by_day:
+            self._slug_index()
+            found: dict[str, str] = {}
+            for name in sorted(self._by_day.get(day, [])):
+                for aid in self.owners(name):
+                    found.setdefault(aid, name)
+            self._ids_by_day[day] = found
+        return self._ids_by_day[day]
 
     def scan(self) -> Iterator[tuple[str, str | None, bytes]]:
         """(file name, ``from:`` URL, text head) of every regular ``.md`` file in ``_posts``."""
@@ -181,15 +193,16 @@ class PostFiles:
         """A file that already holds ``post``'s article: at one of its names, or among the
         posts of the days around it (a run killed between writing a post and recording
         it, then a title changed by the source)."""
-        candidates = [post.filename, post.other_filename]
-        day = posts.name_day(post.filename)
-        if day is not None:
-            self._slug_index()
-            for delta in (-1, 0, 1):
-                candidates += sorted(self._by_day.get((day + timedelta(days=delta)).isoformat(), []))
-        for name in dict.fromkeys(candidates):
-            if (self.posts_dir / name).exists() and self.owner(name) == post.article_id:
+        for name in (post.filename, post.other_filename):
+            if (self.posts_dir / name).exists() and post.article_id in self.owners(name):
                 return name
+        day = posts.name_day(post.filename)
+        if day is None:
+            return None
+        for delta in (-1, 0, 1):
+            held = self._day_ids((day + timedelta(days=delta)).isoformat()).get(post.article_id)
+            if held is not None and (self.posts_dir / held).exists():
+                return held
         return None
 
     def free_name(self, post: Post) -> str:
@@ -226,6 +239,12 @@ class PostFiles:
         if self._by_slug is not None:
             self._index(name)
         return str(target.relative_to(self.output))
+
+    def wrote(self, name: str, article_id: str) -> None:
+        """Remember that ``name`` holds ``article_id`` (for the days already read this run)."""
+        day = self._ids_by_day.get(name[:10])
+        if day is not None:
+            day.setdefault(article_id, name)
 
     def read(self, rel: str) -> str | None:
         """The text of a post file (a path relative to the output folder); None when it is gone."""

@@ -29,7 +29,7 @@ from .postfiles import PostFiles
 from .robots import Robots
 from .sites import cna, extractor_for, fallback, generic
 from .state import State
-from .urls import CNA_HOSTS, host_of, identity
+from .urls import CNA_HOSTS, host_of, identities
 
 log = logging.getLogger(__name__)
 HTML_ACCEPT = "text/html,application/xhtml+xml"
@@ -114,7 +114,9 @@ def write_post(state: State, files: PostFiles, job: Job, fetched: Fetched, now: 
             rel = str((files.posts_dir / name).relative_to(files.output))
             state.record_written(dataclasses.replace(job, article_id=post.article_id), url=post.url, path=rel, sha=None, extractor=fetched.extractor, now=now)
             return None
-        rel = files.write(files.free_name(post), post.text)
+        name = files.free_name(post)
+        rel = files.write(name, post.text)
+        files.wrote(name, post.article_id)
         sha = hashlib.sha256(post.text.encode("utf-8")).hexdigest()
         state.record_written(dataclasses.replace(job, article_id=post.article_id), url=post.url, path=rel, sha=sha, extractor=fetched.extractor, now=now)
         return rel
@@ -335,5 +337,6 @@ def reindex(state: State, files: PostFiles, now: float) -> tuple[int, list[str]]
         if not url:
             unknown.append(str(files.posts_dir / name))
             continue
-        found.append((identity(url), url, str((files.posts_dir / name).relative_to(files.output)), None))
+        rel = str((files.posts_dir / name).relative_to(files.output))
+        found += [(aid, url, rel, None) for aid in identities(url)]
     return state.reindexed(found, now), unknown

@@ -312,8 +312,9 @@ class State:
         return self.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
 
     def reindexed(self, found: Iterable[tuple[str, str, str, str | None]], now: float) -> int:
-        """Record posts found on disk, (id, from: URL, path, sha) each, as written."""
-        recorded = 0
+        """Record posts found on disk, (id, from: URL, path, sha) each, as written; returns how
+        many posts (files) were new to the state."""
+        recorded: set[str] = set()
         with self.transaction():
             for article_id, url, path, sha in found:
                 cur = self.execute(
@@ -321,8 +322,9 @@ class State:
                     "ON CONFLICT(id) DO UPDATE SET status = 'written', path = excluded.path, sha = excluded.sha WHERE articles.status != 'written'",
                     (article_id, url, path, url, now, now, sha),
                 )
-                recorded += cur.rowcount
-        return recorded
+                if cur.rowcount:
+                    recorded.add(path)
+        return len(recorded)
 
     # ---------------------------------------------------------------- feeds and hosts
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime, timedelta, timezone
-from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 TAIPEI = timezone(timedelta(hours=8), "Asia/Taipei")  # no DST since 1979
 CNA_HOSTS = frozenset({"www.cna.com.tw", "cna.com.tw", "m.cna.com.tw"})
@@ -184,6 +184,13 @@ def identity(url: str) -> str:
     """An article's identity from its URL: CNA's 12-digit id, else a hash of the link
     without tracking parameters and fragment (12 hex digits, safe in a file name)."""
     return cna_id(url) or digest(normalise(url))
+
+
+def identities(printed: str) -> tuple[str, ...]:
+    """The identities a post's ``from:`` URL may stand for: the URL as printed, and as it
+    was before ``printable`` percent-encoded it (a link with 中文 or a space in it)."""
+    plain = unquote(printed)
+    return tuple(dict.fromkeys((identity(printed), identity(plain))))
 
 
 def normalise(url: str) -> str:

@@ -384,3 +384,27 @@ def test_a_maintenance_page_served_as_200_costs_an_attempt_not_the_article(serve
     server.page(path_of(url), (corpus / "cna" / "pages" / "004.html").read_bytes())
     assert run(cfg) == (0, "")
     assert ids(tmp_path) == sorted([*good_ids(corpus), "202308230370"])
+
+
+def test_links_with_chinese_or_spaces_keep_their_identity_when_the_state_is_rebuilt(server: Server, tmp_path: Path) -> None:
+    """The post prints such a link percent-encoded; reading it back must give the same article."""
+    links = [server.url("/文章/一"), server.url("/a b"), server.url("/q?x=中&y=1"), server.url("/plain")]
+    entries = "".join(
+        f"<item><title>title {i}</title><link>{htmlmod.escape(link)}</link><pubDate>Tue, 05 Dec 2023 00:1{i}:00 +0800</pubDate><description>text {i}</description></item>"
+        for i, link in enumerate(links)
+    )
+    server.feed("/feed", rss(entries))
+    cfg = tmp_path / "feeds.yaml"
+    cfg.write_text(
+        yaml.safe_dump({"site": "S", "output": "out", "feeds": [{"name": "f", "url": server.url("/feed"), "site": "某站", "content": "feed"}], "http": {"delay": 0}}, allow_unicode=True),
+        encoding="utf-8",
+    )
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "_config.yml").write_text("title: t\n", encoding="utf-8")
+    assert run(cfg) == (0, "")
+    first = sorted(p.name for p in posts_in(tmp_path))
+    assert len(first) == 4
+    shutil.rmtree(tmp_path / "out" / ".scraper")  # the state is lost
+    code, err = run(cfg)
+    assert code == 0 and "recorded 4 of them" in err
+    assert sorted(p.name for p in posts_in(tmp_path)) == first  # nothing written twice
