@@ -129,6 +129,8 @@ class Backfill:
         self.out = out
         self.show = progress
         self.runner = Runner(config, state, files, http, report, include_truncated=include_truncated, now=time.time)
+        if categories:  # a walked id's section is known only from its page
+            self.runner.keep = lambda article: wanted(article.url, categories)
         self.progress = Progress(0, "urls", started=time.time())
 
     def job(self, url: str, *, walk: bool = False) -> Job:
@@ -179,7 +181,8 @@ class Backfill:
                 continue
             walked = [self.walk_range(stamp, lo, hi) for lo, hi in SERIAL_RANGES]  # both ranges, always
             complete = all(walked)
-            if complete and not self.runner.stop:
+            # A day walked for some sections only is not done: the others are still to fetch.
+            if complete and not self.runner.stop and not self.categories:
                 self.state.finish_day(stamp, time.time())
                 log.info("day-finished day=%s", stamp)
             self.progress.done_units += 1
@@ -215,8 +218,10 @@ class Backfill:
         return not self.runner.stop and not pending_failures
 
 
-def _window(since: date | None, until: date | None, urls: str | None) -> date:
+def _window(since: date | None, until: date | None, urls: str | None, max_misses: int | None = None) -> date:
     """The last day of the range (today in Taipei by default), once the options make sense."""
+    if max_misses is not None and not 1 <= max_misses <= 100_000:
+        raise ConfigError(f"--max-misses {max_misses}: must be from 1 to 100000")
     if since is None and urls is None:
         raise ConfigError("backfill needs --since DATE or --urls FILE")
     until = until or datetime.now(TAIPEI).date()
@@ -244,7 +249,7 @@ def backfill(
     """Write every article of the range (or the list) that is not written yet.
 
     ``report`` is filled in as the run goes (as ``poll``'s is)."""
-    until = _window(since, until, urls)
+    until = _window(since, until, urls, max_misses)
     url_list = read_urls(urls) if urls else []
     report = report if report is not None else RunReport()
     own_http = http is None

@@ -183,6 +183,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     done = refresh(_config(args), ids=args.ids, since=since, until=until, fallback=args.fallback, from_archive=args.from_archive, force=args.force)
     for line in done.left_alone:
         log.warning("refresh: left alone: %s", line)
+    for line in done.failed:
+        log.error("refresh failed: %s", line)
     print(f"refreshed {len(done.rewritten)}, unchanged {len(done.unchanged)}, left alone {len(done.left_alone)}, failed {len(done.failed)}, from their feed's text {len(done.from_feed)}")
     return EXIT_OK if done.ok else EXIT_FAILED
 

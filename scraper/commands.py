@@ -16,7 +16,7 @@ from .config import Config, HttpConfig
 from .errors import ConfigError, FetchError
 from .http import Http
 from .models import Job
-from .postfiles import PostFiles
+from .postfiles import PostFiles, read_head
 from .robots import Robots
 from .runner import HTML_ACCEPT, extract_page, reindex
 from .sites import cna, fallback
@@ -36,10 +36,13 @@ def fetch_post(url: str, *, html: Path | None, site: str, http_config: HttpConfi
     if not is_web(url):
         raise ConfigError(f"{url}: not an http(s) URL")
     if html is not None:
-        try:
-            data, final, charset = html.read_bytes(), url, None
-        except OSError as exc:
-            raise FetchError(str(html), f"cannot read: {exc.strerror}") from exc
+        cap = (http_config or HttpConfig()).max_bytes
+        saved = read_head(html, limit=cap + 1)  # a regular file, read with the same cap as a download
+        if saved is None:
+            raise FetchError(str(html), "cannot read: no such regular file")
+        if len(saved) > cap:
+            raise FetchError(str(html), f"over the {cap}-byte cap")
+        data, final, charset = saved, url, None
     else:
         with Http(http_config or HttpConfig()) as http:
             if archive is not None:

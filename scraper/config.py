@@ -156,11 +156,15 @@ class _Where:
     def __init__(self, path: Path, node: yaml.Node | None) -> None:
         self.path = path
         self.lines: dict[str, int] = {}
+        self._seen: set[int] = set()
         if node is not None:
             self._walk(node, "")
 
     def _walk(self, node: yaml.Node, prefix: str) -> None:
         self.lines[prefix] = node.start_mark.line + 1
+        if id(node) in self._seen:  # an alias: walked once, so nested aliases cannot blow up
+            return
+        self._seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 name = f"{prefix}.{key.value}" if prefix else str(key.value)
@@ -194,6 +198,8 @@ def _check_str(where: _Where, key: str, value: object) -> str:
         raise where.error(key, f"must be a non-empty string, not {value!r}")
     if "\n" in value or "\r" in value:
         raise where.error(key, "must be on one line")
+    if "\x00" in value:
+        raise where.error(key, "must not hold a NUL character")
     return value.strip()
 
 
@@ -242,6 +248,8 @@ def parse(text: str, path: Path) -> Config:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data: Any = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: not usable: its values are nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

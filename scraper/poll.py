@@ -65,7 +65,10 @@ def _rewrite(config: Config, state: State, files: PostFiles, http: Http, correct
         log.info("updated id=%s title=%s", aid, corrected[aid])
     for line in done.left_alone:
         log.warning("update not written: %s", line)
-    report.errors.extend(f"update of {line}" for line in done.failed)
+    for line in done.failed:
+        # Said once: the first version stays, and this correction is not tried again.
+        log.warning("update not written (the first version stays): %s", line)
+        state.set_title(line.split(":", 1)[0], corrected[line.split(":", 1)[0]])
 
 
 def _say_no_site(config: Config, state: State, now: float) -> None:

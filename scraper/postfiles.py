@@ -209,7 +209,8 @@ class PostFiles:
         """``post.filename`` unless another file holds it or Jekyll would give it the URL of
         another post; then the name with the article's id, then with a counter."""
         for name in (post.filename, post.other_filename):
-            if not (self.posts_dir / name).exists() and not self._near(name):
+            # A title Jekyll slugs to nothing would give the page the URL ".html".
+            if posts.jekyll_slug(name) and not (self.posts_dir / name).exists() and not self._near(name):
                 return name
         stem = post.other_filename[: -len(".md")]
         for n in range(2, 1000):

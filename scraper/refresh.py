@@ -73,7 +73,10 @@ class Refresher:
                 raise
             except (FetchError, ExtractError) as exc:
                 self.done.failed.append(f"{row.job.article_id}: {exc}")
-                log.error("refresh failed id=%s: %s", row.job.article_id, exc)
+                log.info("refresh failed id=%s: %s", row.job.article_id, exc)
+            except Exception as exc:  # input nobody planned for: this post's failure, not the command's
+                log.debug("unexpected error refreshing id=%s", row.job.article_id, exc_info=True)
+                self.done.failed.append(f"{row.job.article_id}: unexpected {type(exc).__name__}: {exc}")
         return self.done
 
     def _article(self, row: WrittenRow, pages: dict[str, bytes]) -> tuple[Article, str, str | None]:
@@ -151,7 +154,9 @@ def refresh(
             state = State(config.state_path)
             try:
                 rows = choose(state, ids=ids or [], since=since, until=until, fallback=fallback)
-                return Refresher(config, state, files, client, force=force).run(rows)
+                done = Refresher(config, state, files, client, force=force).run(rows)
+                done.failed += [f"{aid}: no written article has this id" for aid in dict.fromkeys(ids or []) if aid not in {r.job.article_id for r in rows}]
+                return done
             finally:
                 state.close()
     finally:

@@ -52,9 +52,16 @@ def summary(command: str, report: RunReport, exit_status: int) -> dict[str, Any]
     }
 
 
+def _replaceable(path: Path, what: str) -> None:
+    """Only a regular file (or nothing) is replaced: never a device, a folder or a link."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise ScraperError(f"{path}: cannot write the {what}: not a regular file (a link, a folder or a device is left alone)")
+
+
 def write_summary(path: Path, command: str, report: RunReport, exit_status: int) -> None:
     """Write the summary to ``path`` atomically: a temporary file in the same folder,
     fsync, rename over ``path``, fsync of the folder."""
+    _replaceable(path, "run summary")
     data = (json.dumps(summary(command, report, exit_status), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
@@ -136,6 +143,7 @@ def metrics_registry(command: str, report: RunReport, exit_status: int) -> Colle
 
 def write_metrics(path: Path, command: str, report: RunReport, exit_status: int) -> None:
     """Write the metrics to ``path`` in the textfile format (node exporter reads ``*.prom``)."""
+    _replaceable(path, "metrics")
     try:
         write_to_textfile(str(path), metrics_registry(command, report, exit_status))
     except OSError as exc:

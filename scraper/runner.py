@@ -166,6 +166,7 @@ class Runner:
         self.now = now
         self.stop = Stop()
         self.robots_denied: dict[str, int] = {}
+        self.keep: Callable[[Article], bool] | None = None  # articles not kept are neither written nor recorded
         self.photos = Photos(files.output, http)
 
     def run(self, jobs: Iterable[Job], on_done: Callable[[Job, str], None] | None = None) -> None:
@@ -230,6 +231,9 @@ class Runner:
     def _record(self, job: Job, fetched: Fetched) -> str:
         now = self.now()
         article = fetched.article
+        if self.keep is not None and not self.keep(article):
+            log.info("not-wanted id=%s url=%s", article.article_id, article.url)
+            return "not-wanted"
         self.report.photos_mirrored += fetched.photos_mirrored
         self.report.photos_failed += fetched.photos_failed
         if article.truncated and not self.include_truncated:

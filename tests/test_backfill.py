@@ -219,3 +219,22 @@ def test_backfill_argument_mistakes_are_one_line(tmp_path: Path) -> None:
     ):
         proc = subprocess.run([sys.executable, "-m", "scraper", "backfill", "--config", str(cfg), *argv], capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert proc.returncode == 2 and needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_category_keeps_only_its_sections_in_the_id_walk_too_and_leaves_the_day_open(server: Server, corpus: Path, tmp_path: Path) -> None:
+    served = serve_days(server, corpus, {"20230823": [1, 2, 3, 4]})
+    cfg = backfill_config(tmp_path, server)
+    sections = {aid: corpus_urls(corpus)[SOURCES[k % len(SOURCES)]].split("/news/")[1].split("/")[0] for k, aid in enumerate(served)}
+    wanted = sorted(aid for aid, section in sections.items() if section == "aopl")
+    assert wanted and len(wanted) < len(served)
+    assert main(["backfill", "--config", str(cfg), "--since", "2023-08-23", "--until", "2023-08-23", "--no-sitemaps", "--category", "aopl"]) == 0
+    assert sorted(ids_written(tmp_path)) == wanted
+    # the other sections are still to come: a walk without --category writes them
+    assert main(["backfill", "--config", str(cfg), "--since", "2023-08-23", "--until", "2023-08-23", "--no-sitemaps"]) == 0
+    assert sorted(ids_written(tmp_path)) == sorted(served)
+
+
+def test_a_miss_budget_below_one_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = config(tmp_path, [("f", "http://127.0.0.1:9/feed")])
+    assert main(["backfill", "--config", str(cfg), "--since", "2023-08-23", "--max-misses", "-1"]) == 2
+    assert "--max-misses -1: must be from 1 to 100000" in capsys.readouterr().err

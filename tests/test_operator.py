@@ -299,3 +299,15 @@ def test_status_json_holds_what_status_prints(server: Server, corpus: Path, tmp_
         f"feed flaky ({server.url('/flaky')}) failures=1 next_attempt=- gone=False redirect=- last_error={flaky['last_error']}",
         f"host localhost paused until {pause['until']}",
     ]
+
+
+def test_summary_and_metrics_never_replace_a_device_or_a_link(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from scraper.cli import main as cli_main
+
+    cfg = config(tmp_path, [("f", "http://127.0.0.1:9/feed")])
+    (tmp_path / "target").write_text("keep", encoding="utf-8")
+    (tmp_path / "link.json").symlink_to(tmp_path / "target")
+    assert cli_main(["poll", "--config", str(cfg), "--summary", str(tmp_path / "link.json"), "--metrics", "/dev/null"]) == 1
+    err = capsys.readouterr().err
+    assert "link.json: cannot write the run summary: not a regular file" in err and "/dev/null: cannot write the metrics: not a regular file" in err
+    assert (tmp_path / "target").read_text(encoding="utf-8") == "keep" and Path("/dev/null").is_char_device()

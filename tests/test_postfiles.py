@@ -132,3 +132,7 @@ def test_the_run_lock_is_the_output_folders(tmp_path: Path) -> None:
         pass
     with PostFiles(tmp_path / "out").lock("poll"), PostFiles(tmp_path / "out").lock("backfill"):
         pass  # a backfill may run beside a poll
+
+
+def test_a_title_jekyll_slugs_to_nothing_gets_the_name_with_its_id(site: tuple[State, PostFiles]) -> None:
+    assert write(site, fetched("202312050001", "???")) == "_posts/2023-12-05-???-202312050001.md"

@@ -130,3 +130,9 @@ def test_posts_written_from_a_feeds_own_text_are_never_fetched_by_refresh(server
     assert main(["refresh", "--config", str(cfg), "--since", "2000-01-01"]) == 0
     assert capsys.readouterr().out.strip().endswith("from their feed's text 1")
     assert server.hits["/a/1.html"] == 0 and server.hits["/robots.txt"] == 0 and texts(tmp_path) == before
+
+
+def test_refresh_of_an_unknown_id_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = config(tmp_path, [("f", "http://127.0.0.1:9/feed")])
+    assert main(["refresh", "--config", str(cfg), "--ids", "209901010001"]) == 1
+    assert "209901010001: no written article has this id" in capsys.readouterr().err

@@ -408,3 +408,18 @@ def test_links_with_chinese_or_spaces_keep_their_identity_when_the_state_is_rebu
     code, err = run(cfg)
     assert code == 0 and "recorded 4 of them" in err
     assert sorted(p.name for p in posts_in(tmp_path)) == first  # nothing written twice
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("site: x\noutput: o\nfeeds:\n  - name: a\n    url: https://x.example/rss\nhttp: " + "[" * 5000 + "]" * 5000 + "\n", "its values are nested too deeply"),
+        ("a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefg", "bcdefgh", strict=True)) + "site: x\n", "a: unknown key"),
+        ('site: x\noutput: "o\\0ut"\nfeeds:\n  - name: a\n    url: https://x.example/rss\n', "output: must not hold a NUL character"),
+    ],
+    ids=["deep", "alias-bomb", "nul"],
+)
+def test_a_hostile_feeds_yaml_is_one_line_and_status_2(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "feeds.yaml").write_text(text, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "scraper", "poll", "--dry-run"], cwd=tmp_path, capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
