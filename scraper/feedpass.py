@@ -22,6 +22,7 @@ from .errors import FeedError, FetchError, StoreError
 from .http import Http, Response
 from .models import Job, RunReport
 from .state import FeedRow, State
+from .urls import by_host_in_turn
 
 log = logging.getLogger(__name__)
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
@@ -128,8 +129,9 @@ class FeedPass:
         """Each due feed that brought entries, in the order of feeds.yaml."""
         due = self.due(now.timestamp())
         with ThreadPoolExecutor(max_workers=max(1, min(len(due), self.config.http.max_connections)), thread_name_prefix="feed") as pool:
-            downloads = [(d, pool.submit(download, self.http, d, now)) for d in due]
-        for d, future in downloads:
+            started = {id(d): pool.submit(download, self.http, d, now) for d in by_host_in_turn(due, lambda d: d.url)}
+        for d in due:
+            future = started[id(d)]
             polled = self.take(d, future, now.timestamp())
             if polled is not None:
                 yield d.feed, polled

@@ -29,7 +29,7 @@ from .postfiles import PostFiles
 from .robots import Robots
 from .sites import cna, extractor_for, fallback, generic
 from .state import State
-from .urls import CNA_HOSTS, host_of, identities
+from .urls import CNA_HOSTS, by_host_in_turn, host_of, identities
 
 log = logging.getLogger(__name__)
 HTML_ACCEPT = "text/html,application/xhtml+xml"
@@ -175,7 +175,7 @@ class Runner:
         workers = max(1, self.config.http.max_connections)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
             pending: dict[Future[Fetched], Job] = {}
-            it = iter(jobs)
+            it = iter(by_host_in_turn(jobs, lambda job: job.url))
             exhausted = False
             while True:
                 while not exhausted and not self.stop and len(pending) < workers:

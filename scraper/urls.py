@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
+from typing import TypeVar
 from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
+T = TypeVar("T")
 TAIPEI = timezone(timedelta(hours=8), "Asia/Taipei")  # no DST since 1979
 CNA_HOSTS = frozenset({"www.cna.com.tw", "cna.com.tw", "m.cna.com.tw"})
 CNA_BASE = "https://www.cna.com.tw"
@@ -54,6 +57,16 @@ def host_of(url: str) -> str:
 
 def _default_port(parts: SplitResult) -> bool:
     return parts.port is None or parts.port == _DEFAULT_PORTS.get(parts.scheme.lower())
+
+
+def by_host_in_turn(items: Iterable[T], url: Callable[[T], str]) -> list[T]:
+    """``items`` reordered so that hosts take turns (the first of each host, then the
+    second of each, …), each host's own order kept: a pool of workers then spreads
+    over every host instead of queueing behind the limits of the first."""
+    queues: dict[str, list[T]] = {}
+    for item in items:
+        queues.setdefault(host_of(url(item)), []).append(item)
+    return [q[i] for i in range(max((len(q) for q in queues.values()), default=0)) for q in queues.values() if i < len(q)]
 
 
 def is_tracking(name: str) -> bool:

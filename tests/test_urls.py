@@ -79,3 +79,9 @@ def test_id_days_are_real_dates() -> None:
     day = urls.id_day("202308230370")
     assert day is not None and (day.year, day.month, day.day) == (2023, 8, 23)
     assert urls.id_day("202313450001") is None and urls.id_day("abc") is None
+
+
+def test_hosts_take_turns_and_keep_their_own_order() -> None:
+    items = ["http://a/1", "http://a/2", "http://a/3", "http://b/1", "http://c/1", "http://c/2"]
+    assert urls.by_host_in_turn(items, lambda u: u) == ["http://a/1", "http://b/1", "http://c/1", "http://a/2", "http://c/2", "http://a/3"]
+    assert urls.by_host_in_turn([], lambda u: u) == []
