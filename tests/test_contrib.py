@@ -92,7 +92,9 @@ def test_service_runs_one_poll_of_the_config() -> None:
 
 def test_crontab_line_polls_every_five_minutes_without_flock() -> None:
     lines = [line for line in (CONTRIB / "crontab.example").read_text(encoding="utf-8").splitlines() if line and not line.startswith(("#", "MAILTO="))]
-    assert len(lines) == 1
+    assert len(lines) == 2  # the poll, and the daily layout canary
+    canary = lines[1].split(maxsplit=5)
+    assert canary[2:5] == ["*", "*", "*"] and canary[5].endswith("scraper check --config feeds.yaml -q")
     fields = lines[0].split(maxsplit=5)
     assert fields[:5] == ["*/5", "*", "*", "*", "*"]
     assert fields[5].startswith(f"cd {PLACEHOLDER} && .venv/bin/scraper poll --config feeds.yaml")
