@@ -172,10 +172,13 @@ class Runner:
     def run(self, jobs: Iterable[Job], on_done: Callable[[Job, str], None] | None = None) -> None:
         """Fetch jobs concurrently (at most ``max_connections`` in flight, ``max_per_host`` to one
         host: the client's limiter holds the rest), write results in this thread."""
-        workers = max(1, self.config.http.max_connections)
+        ordered = by_host_in_turn(jobs, lambda job: job.url)
+        # No more workers than the hosts can keep busy: more would only hold pages in memory.
+        busy = len({host_of(job.url) for job in ordered})
+        workers = max(1, min(self.config.http.max_connections, self.config.http.max_per_host * max(1, busy)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
             pending: dict[Future[Fetched], Job] = {}
-            it = iter(by_host_in_turn(jobs, lambda job: job.url))
+            it = iter(ordered)
             exhausted = False
             while True:
                 while not exhausted and not self.stop and len(pending) < workers:
