@@ -38,8 +38,9 @@ jekyll:
 chromium:
 	@$(call debs,$(BROWSER_DEBS),the test that opens the site in a browser)
 
+# The suite runs on every core (pytest-xdist): each test has its own folders, servers and ports.
 test: $(STAMP) jekyll chromium
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check scraper tests bench

@@ -140,7 +140,10 @@ def test_killed_backfill_resumes_without_duplicates_or_refetching_written_articl
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-m", "scraper", "backfill", "--config", str(cfg), "--since", "2023-08-21", "--until", "2023-08-22", "--no-sitemaps"]
     proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.2)
+    for _ in range(600):  # killed once it has written its first post, however loaded the machine
+        if posts_in(tmp_path) or proc.poll() is not None:
+            break
+        time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     first = set(ids_written(tmp_path))
