@@ -19,13 +19,12 @@ from pathlib import Path
 
 from lxml import etree
 
-from .archive import Archive
 from .config import Config
 from .errors import ConfigError, FetchError
 from .http import Http
 from .models import Job, RunReport
 from .postfiles import PostFiles
-from .runner import Runner, open_run
+from .runner import Runner, client, open_run
 from .state import State
 from .urls import TAIPEI, cna_page, id_day, id_in_path, section_of
 
@@ -252,35 +251,26 @@ def backfill(
     until = _window(since, until, urls, max_misses)
     url_list = read_urls(urls) if urls else []
     report = report if report is not None else RunReport()
-    own_http = http is None
-    http = http or Http(config.http)
-    if config.archive is not None and not dry_run:
-        http.recorder = Archive(config.archive).record
     show = progress or (lambda p, r: None)
-    try:
-        with open_run(config, "backfill", dry_run=dry_run, now=time.time()) as (state, files):
-            http.restore_pauses(state.host_pauses(time.time()))
-            job = Backfill(
-                config,
-                state,
-                files,
-                http,
-                report,
-                categories=tuple(c.lower() for c in categories),
-                include_truncated=include_truncated,
-                dry_run=dry_run,
-                max_misses=max_misses or config.backfill.max_misses,
-                out=out,
-                progress=show,
-            )
-            _run(job, url_list, since, until, use_sitemaps)
-            if not dry_run:
-                state.save_host_pauses(http.pauses())
-            report.state_counts = state.counts()
-    finally:
-        report.per_host.update({host: (n, size) for host, (n, size) in http.per_host.items()})
-        if own_http:
-            http.close()
+    with client(config, http, report, dry_run=dry_run) as http, open_run(config, "backfill", dry_run=dry_run, now=time.time()) as (state, files):
+        http.restore_pauses(state.host_pauses(time.time()))
+        job = Backfill(
+            config,
+            state,
+            files,
+            http,
+            report,
+            categories=tuple(c.lower() for c in categories),
+            include_truncated=include_truncated,
+            dry_run=dry_run,
+            max_misses=max_misses or config.backfill.max_misses,
+            out=out,
+            progress=show,
+        )
+        _run(job, url_list, since, until, use_sitemaps)
+        if not dry_run:
+            state.save_host_pauses(http.pauses())
+        report.state_counts = state.counts()
     return report
 
 

@@ -12,17 +12,16 @@ held back.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html
 import logging
-import os
 import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import atomic
 from .errors import FetchError, StoreError
 from .errors import os_reason as reason
 from .http import Http
@@ -127,16 +126,8 @@ class Photos:
 
 
 def _write(target: Path, data: bytes) -> None:
-    """Atomically: a dot-named temporary file beside the target, fsync, rename."""
-    tmp = target.parent / f".tmp-{os.getpid()}-{threading.get_ident()}-{target.name}"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        atomic.write(target, data)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise StoreError(f"{target}: cannot write photo: {reason(exc)}") from exc

@@ -15,13 +15,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from . import schedule, skeleton
-from .archive import Archive
 from .config import Config, FeedConfig
 from .feedpass import FeedPass, Polled, label
 from .http import Http
 from .models import Job, RunReport
 from .postfiles import PostFiles
-from .runner import Runner, open_run
+from .runner import Runner, client, open_run
 from .state import State
 
 log = logging.getLogger(__name__)
@@ -117,32 +116,23 @@ def poll(
     what was done even when the run ends with an exception.
     """
     report = report if report is not None else RunReport()
-    own_http = http is None
-    http = http or Http(config.http)
-    if config.archive is not None and not dry_run:
-        http.recorder = Archive(config.archive).record
-    try:
-        with open_run(config, "poll", dry_run=dry_run, now=clock()) as (state, files):
-            if retry_failed and not dry_run:
-                log.info("retry-failed articles=%d", state.retry_failed())
-            if not dry_run:
-                _say_no_site(config, state, clock())
-            http.restore_pauses(state.host_pauses(clock()))
-            corrected = _read_feeds(FeedPass(config, state, http, report, dry_run=dry_run, interactive=interactive, out=out), clock)
-            if not dry_run:
-                runner = Runner(config, state, files, http, report, now=clock)
-                with runner.stop.installed():
-                    runner.run(state.due(clock()))
-                runner.report_robots()
-                runner.report_fallback()
-                if corrected:
-                    _rewrite(config, state, files, http, corrected, report)
-                state.save_host_pauses(http.pauses())
-            report.state_counts = state.counts()
-    finally:
-        report.per_host.update({host: (n, size) for host, (n, size) in http.per_host.items()})
-        if own_http:
-            http.close()
+    with client(config, http, report, dry_run=dry_run) as http, open_run(config, "poll", dry_run=dry_run, now=clock()) as (state, files):
+        if retry_failed and not dry_run:
+            log.info("retry-failed articles=%d", state.retry_failed())
+        if not dry_run:
+            _say_no_site(config, state, clock())
+        http.restore_pauses(state.host_pauses(clock()))
+        corrected = _read_feeds(FeedPass(config, state, http, report, dry_run=dry_run, interactive=interactive, out=out), clock)
+        if not dry_run:
+            runner = Runner(config, state, files, http, report, now=clock)
+            with runner.stop.installed():
+                runner.run(state.due(clock()))
+            runner.report_robots()
+            runner.report_fallback()
+            if corrected:
+                _rewrite(config, state, files, http, corrected, report)
+            state.save_host_pauses(http.pauses())
+        report.state_counts = state.counts()
     return report
 
 

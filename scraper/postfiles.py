@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import logging
 import os
@@ -24,7 +23,8 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-from . import posts
+from . import atomic, posts
+from .atomic import TMP_PREFIX
 from .errors import AlreadyRunning, StoreError
 from .errors import os_reason as reason
 from .models import Post
@@ -32,15 +32,6 @@ from .urls import identities
 
 log = logging.getLogger(__name__)
 FRONT_MATTER_BYTES = 4096  # the from: line sits in the first lines of every post
-TMP_PREFIX = ".tmp-"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -225,17 +216,9 @@ class PostFiles:
         """Write a new post file atomically; returns its path relative to the output folder.
         Never replaces a file: a name taken meanwhile is a StoreError, the article stays pending."""
         target = self.posts_dir / name
-        tmp = self.posts_dir / f"{TMP_PREFIX}{os.getpid()}-{name}"
         try:
-            with open(tmp, "xb") as fh:
-                fh.write(text.encode("utf-8"))
-                fh.flush()
-                os.fsync(fh.fileno())
-            _place(tmp, target)
-            _fsync_dir(self.posts_dir)
+            atomic.write(target, text.encode("utf-8"), replace=False)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
             raise StoreError(f"{target}: cannot write post: {reason(exc)}") from exc
         if self._by_slug is not None:
             self._index(name)
@@ -253,35 +236,10 @@ class PostFiles:
         return head.decode("utf-8", errors="replace") if head is not None else None
 
     def rewrite(self, rel: str, text: str) -> None:
-        """Put new text in place of a post this run has checked is ours (``scraper refresh``):
-        a temporary file beside it, fsync, rename over it. The name stays."""
+        """Put new text in place of a post this run has checked is ours (``scraper refresh``),
+        atomically. The name stays."""
         target = self.output / rel
-        tmp = target.parent / f"{TMP_PREFIX}{os.getpid()}-{target.name}"
         try:
-            with open(tmp, "wb") as fh:
-                fh.write(text.encode("utf-8"))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-            _fsync_dir(target.parent)
+            atomic.write(target, text.encode("utf-8"))
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
             raise StoreError(f"{target}: cannot write post: {reason(exc)}") from exc
-
-
-def _place(tmp: Path, target: Path) -> None:
-    """Move ``tmp`` to ``target`` unless ``target`` exists: a hard link fails with EEXIST
-    instead of replacing; file systems without links get a checked rename."""
-    try:
-        os.link(tmp, target)
-    except OSError as exc:
-        if exc.errno == errno.EEXIST:
-            raise
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS):
-            raise
-        if target.exists():
-            raise FileExistsError(errno.EEXIST, "file exists", str(target)) from exc
-        os.replace(tmp, target)
-        return
-    os.unlink(tmp)

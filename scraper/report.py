@@ -8,10 +8,7 @@ ScraperError naming it; the run's work stands all the same.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ from prometheus_client import CollectorRegistry, write_to_textfile
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from . import atomic
 from .errors import ScraperError
 from .models import RunReport
 from .schedule import iso
@@ -63,28 +61,10 @@ def write_summary(path: Path, command: str, report: RunReport, exit_status: int)
     fsync, rename over ``path``, fsync of the folder."""
     _replaceable(path, "run summary")
     data = (json.dumps(summary(command, report, exit_status), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        # os.open with 0o666 lets the umask decide who may read it, as for any file we write.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        _sync_folder(path.parent)
+        atomic.write(path, data)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise ScraperError(f"{path}: cannot write the run summary: {exc.strerror or exc}") from exc
-
-
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class _Snapshot(Collector):

@@ -20,6 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from . import posts, schedule
+from .archive import Archive
 from .config import Config
 from .errors import ExtractError, FetchError, NotAnArticle, OffSite, RetryLater, RobotsDenied, StoreError
 from .http import Http
@@ -304,6 +305,23 @@ class Runner:
             log.error("%s", line)
         else:
             log.info("%s (said less than a day ago)", line)
+
+
+@contextlib.contextmanager
+def client(config: Config, http: Http | None, report: RunReport, *, dry_run: bool) -> Iterator[Http]:
+    """The run's HTTP client (``http`` when given, else a new one it closes), keeping the
+    archive when one is set (not in a dry run); its requests and bytes per host go to
+    ``report`` however the run ends."""
+    own = http is None
+    http = http or Http(config.http)
+    if config.archive is not None and not dry_run:
+        http.recorder = Archive(config.archive).record
+    try:
+        yield http
+    finally:
+        report.per_host.update({host: (n, size) for host, (n, size) in http.per_host.items()})
+        if own:
+            http.close()
 
 
 @contextlib.contextmanager

@@ -84,7 +84,7 @@ def test_a_failed_write_is_an_error_and_the_article_stays_pending(site: tuple[St
     state, files = site
     f = fetched("202312050001", "標題")
     state.remember([f.job], 0.0)
-    (files.posts_dir / f".tmp-{os.getpid()}-{f.post.filename}").mkdir()
+    (files.posts_dir / f".tmp-{os.getpid()}-{threading.get_ident()}-{f.post.filename}").mkdir()
     with pytest.raises(StoreError, match="cannot write post"):
         write(site, f)
     row = state.article("202312050001")
