@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -62,9 +62,14 @@ def post_facts(post: Path) -> dict[str, Any]:
 
 class _Handler(SimpleHTTPRequestHandler):
     baseurl = ""
+    requests: list[tuple[str, int]] | None = None
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if self.requests is not None:
+            self.requests.append((self.path, int(code)))
 
     def translate_path(self, path: str) -> str:
         # The site lives below baseurl, as it would on the real host; anything else is a 404.
@@ -76,9 +81,10 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serve(site: Path, *, baseurl: str = "") -> Iterator[str]:
-    """Serve ``site`` (a built _site) at http://127.0.0.1:<port><baseurl>/ in a thread."""
-    handler = type("Handler", (_Handler,), {"baseurl": baseurl})
+def serve(site: Path, *, baseurl: str = "", requests: list[tuple[str, int]] | None = None) -> Iterator[str]:
+    """Serve ``site`` (a built _site) at http://127.0.0.1:<port><baseurl>/ in a thread;
+    each request's path and status are appended to ``requests`` when given."""
+    handler = type("Handler", (_Handler,), {"baseurl": baseurl, "requests": requests})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -89,10 +95,10 @@ def serve(site: Path, *, baseurl: str = "") -> Iterator[str]:
         httpd.server_close()
 
 
-def chromium(exe: str, url: str, *, screenshot: Path | None = None) -> str:
+def chromium(exe: str, url: str, *, screenshot: Path | None = None, flags: Sequence[str] = ()) -> str:
     """The rendered DOM of ``url`` (``--dump-dom``), or a screenshot of it into ``screenshot``."""
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-        args = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
+        args = [exe, *CHROMIUM_FLAGS, *flags, f"--user-data-dir={profile}"]
         if screenshot is None:
             args += ["--dump-dom", url]
         else:
