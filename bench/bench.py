@@ -86,7 +86,9 @@ def measured(setup: str, timed: str, argv: list[str], cwd: Path) -> dict[str, fl
         f"import resource, sys, json, time\n{setup}\n"
         f"t = time.perf_counter()\n{timed}\nwall = time.perf_counter() - t\n"
         "u = resource.getrusage(resource.RUSAGE_SELF)\n"
-        "sys.stderr.write('\\nBENCH ' + json.dumps({'rc': rc, 'wall': wall, 'cpu': u.ru_utime + u.ru_stime, 'rss_mb': u.ru_maxrss / 1024}) + '\\n')\n"
+        # VmHWM is this process's own peak; ru_maxrss also counts the parent's size at fork.
+        "hwm = next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM:'))\n"
+        "sys.stderr.write('\\nBENCH ' + json.dumps({'rc': rc, 'wall': wall, 'cpu': u.ru_utime + u.ru_stime, 'rss_mb': hwm / 1024}) + '\\n')\n"
     )
     proc = subprocess.run([sys.executable, "-c", code, *argv], cwd=cwd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     line = [x for x in proc.stderr.splitlines() if x.startswith("BENCH ")]
