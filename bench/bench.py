@@ -283,7 +283,7 @@ def render(r: dict[str, Any]) -> str:
     f = r["many_feeds"]
     out += [
         "",
-        f"5. Many feeds: {f['feeds']} feeds on {f['hosts']} hosts, 5 new items each, {f['latency_s'] * 1000:.0f} ms latency, delay {f['delay_s']} s, max_per_host 2, max_connections 64",
+        f"4. Many feeds: {f['feeds']} feeds on {f['hosts']} hosts, 5 new items each, {f['latency_s'] * 1000:.0f} ms latency, delay {f['delay_s']} s, max_per_host 2, max_connections 64",
         "",
         "| figure | scraper | ideal politeness allows | target |",
         "| --- | --- | --- | --- |",
@@ -294,7 +294,7 @@ def render(r: dict[str, Any]) -> str:
     mem = r["memory"]
     out += [
         "",
-        "4. Memory: peak RSS of a backfill (no delay, local server)",
+        "5. Memory: peak RSS of a backfill (no delay, local server)",
         "",
         "| run | peak RSS (MB) |",
         "| --- | --- |",
