@@ -5,7 +5,7 @@ attributes it knows, so a widget CNA adds tomorrow, a script, an event handler, 
 ``javascript:`` URL or an iframe from an unknown host cannot reach a post. It walks
 the tree once and writes as it goes (no copy, no second parse).
 
-The output is one physical line (FORMAT.md: the body sits on one line) that
+The output is one physical line (docs/FORMAT.md: the body sits on one line) that
 kramdown passes through unchanged: void elements are written without a closing
 tag (``</source>`` would be shown to readers as text), and ``{{``/``{%`` are
 written as ``&#123;`` so Liquid shows them literally.

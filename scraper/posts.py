@@ -1,4 +1,4 @@
-"""Article -> Post text and file name, exactly as ../shared/FORMAT.md specifies (pure).
+"""Article -> Post text and file name, exactly as docs/FORMAT.md specifies (pure).
 
 The layout is the contract with users' Jekyll sites: it reproduces, byte for byte,
 the front matter, comment, link and ``------`` lines of the real posts in
