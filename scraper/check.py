@@ -26,6 +26,7 @@ from pathlib import Path
 from . import feeds
 from .config import Config
 from .errors import ExtractError, FeedError, FetchError, LayoutChanged, ScraperError
+from .feedpass import FEED_ACCEPT
 from .http import Http
 from .models import Article, Job
 from .robots import Robots
@@ -34,7 +35,6 @@ from .sites import cna, fallback
 from .urls import TAIPEI
 
 AGREEMENT = 0.90
-FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 # Markers of text that is never the article, by the name the table gives them.
 JUNK: dict[str, tuple[str, ...]] = {
     "copyright line": (cna.COPYRIGHT,),
