@@ -16,6 +16,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -142,14 +143,22 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_backfill(args: argparse.Namespace) -> int:
-    from .backfill import backfill, parse_day
+def _days(args: argparse.Namespace) -> tuple[date | None, date | None]:
+    """``--since`` and ``--until`` as days; a malformed one is a ConfigError naming the option."""
+    from .backfill import parse_day
 
     try:
         since = parse_day(args.since, "--since") if args.since else None
         until = parse_day(args.until, "--until") if args.until else None
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    return since, until
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from .backfill import backfill
+
+    since, until = _days(args)
 
     def run(report: RunReport) -> None:
         backfill(
@@ -172,14 +181,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from .backfill import parse_day
     from .refresh import refresh
 
-    try:
-        since = parse_day(args.since, "--since") if args.since else None
-        until = parse_day(args.until, "--until") if args.until else None
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    since, until = _days(args)
     done = refresh(_config(args), ids=args.ids, since=since, until=until, fallback=args.fallback, from_archive=args.from_archive, force=args.force)
     for line in done.left_alone:
         log.warning("refresh: left alone: %s", line)
