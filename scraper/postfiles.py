@@ -141,8 +141,8 @@ class PostFiles:
             self._ids_by_day[day] = found
         return self._ids_by_day[day]
 
-    def scan(self) -> Iterator[tuple[str, str | None, bytes]]:
-        """(file name, ``from:`` URL, text head) of every regular ``.md`` file in ``_posts``."""
+    def scan(self) -> Iterator[tuple[str, str | None]]:
+        """(file name, ``from:`` URL) of every regular ``.md`` file in ``_posts``."""
         if not self.posts_dir.is_dir():
             return
         for entry in sorted(os.scandir(self.posts_dir), key=lambda e: e.name):
@@ -152,7 +152,7 @@ class PostFiles:
             if head is None:
                 log.warning("%s: not a regular file; passed over", entry.path)
                 continue
-            yield entry.name, from_line(head), head
+            yield entry.name, from_line(head)
 
     def _slug_index(self) -> dict[str, list[str]]:
         if self._by_slug is None:

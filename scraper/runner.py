@@ -358,7 +358,7 @@ def reindex(state: State, files: PostFiles, now: float) -> tuple[int, list[str]]
     recorded and the files that name no article."""
     found: list[tuple[str, str, str, str | None]] = []
     unknown: list[str] = []
-    for name, url, _head in files.scan():
+    for name, url in files.scan():
         if not url:
             unknown.append(str(files.posts_dir / name))
             continue
