@@ -99,7 +99,7 @@ def _site_entry(item: feedparser.FeedParserDict, feed_url: str, channel_link: st
         return None
     author = (item.get("author") or "").strip() or None
     encoded = any(c.get("value") for c in item.get("content", []))
-    return Job(article_id=key, url=url, source=feed_url, title=(item.get("title") or "").strip(), author=author, content=content, guid=guid or None, full_text=encoded)
+    return Job(article_id=key, url=url, source=feed_url, title=(item.get("title") or "").strip(), author=author, content=content, guid=guid or None, encoded=encoded)
 
 
 def is_full_text(content: str | None, encoded: bool) -> bool:
@@ -157,7 +157,7 @@ def parse(data: bytes, feed_url: str, now: datetime, content_type: str | None = 
             raise FeedError(feed_url, "not a feed (no RSS or Atom elements)")
     if any_site:  # a footer repeated in every item (a blog's tags and share links) is no article text
         contents = strip_common_footer([e.content for e in entries])
-        entries = [dataclasses.replace(e, content=c, full_text=is_full_text(c, e.full_text)) for e, c in zip(entries, contents, strict=True)]
+        entries = [dataclasses.replace(e, content=c) if c != e.content else e for e, c in zip(entries, contents, strict=True)]
     warning = f"malformed feed, {len(parsed.entries)} items used anyway ({_bozo(parsed)})" if parsed.bozo and parsed.entries else None
     return FeedResult(tuple(entries), tuple(skipped), warning)
 

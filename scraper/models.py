@@ -25,7 +25,7 @@ class Job:
     guid: str | None = None  # the item's GUID (feeds with their own site)
     attempts: int = 0  # failed tries so far, across runs
     walk: bool = False  # a guessed id of a backfill walk: "nothing there" is a miss, not a failure
-    full_text: bool = False  # the feed's text is the whole article (content: auto); not kept in the state
+    encoded: bool = False  # the text is the item's content:encoded (content: auto); not kept in the state
 
 
 @dataclass(frozen=True)

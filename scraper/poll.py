@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from . import schedule, skeleton
+from . import feeds, schedule, skeleton
 from .config import Config, FeedConfig
 from .feedpass import FeedPass, Polled, label
 from .http import Http
@@ -83,7 +83,7 @@ def _as_job(entry: Job, feed: FeedConfig) -> Job:
     ``auto``: the item's text when it is the whole article, else the page; ``page``: the page."""
     if feed.content == "feed":
         content: str | None = entry.content or ""
-    elif feed.content == "auto" and entry.full_text:
+    elif feed.content == "auto" and feeds.is_full_text(entry.content, entry.encoded):
         content = entry.content
     else:
         content = None
