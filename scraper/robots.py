@@ -1,6 +1,7 @@
 """robots.txt, as RFC 9309 says: read once per site per run, through the HTTP client.
 
-- 2xx: its rules apply to our User-Agent.
+- 2xx: its rules apply to our User-Agent, matched by Protego (the parser Scrapy uses):
+  the longest matching rule wins, an Allow wins a tie, and ``*`` and ``$`` are patterns.
 - 4xx (401 and 403 included, 429 not): there are no rules; everything is allowed.
 - 5xx, 429, or no answer at all: the site cannot say now, so nothing is fetched from it
   this run, and each article's fetch fails as a transient error: it is tried again
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from urllib.robotparser import RobotFileParser
+
+from protego import Protego
 
 from .errors import FetchError, RobotsDenied
 from .http import Http
@@ -27,7 +29,7 @@ class Robots:
     def __init__(self, http: Http) -> None:
         self.http = http
         self._lock = threading.Lock()
-        self._sites: dict[str, RobotFileParser | FetchError] = {}
+        self._sites: dict[str, Protego | FetchError] = {}
         self._site_locks: dict[str, threading.Lock] = {}
 
     def check(self, url: str) -> None:
@@ -40,14 +42,10 @@ class Robots:
         rules = self._rules(origin)
         if isinstance(rules, FetchError):
             raise FetchError(url, f"robots.txt of {origin} cannot be read now ({rules.reason}); tried again later", transient=True)
-        try:
-            allowed = rules.can_fetch(self.http.config.user_agent, url)
-        except ValueError:
-            allowed = True  # a URL robotparser cannot split: the fetch itself will say what is wrong
-        if not allowed:
+        if not allowed(rules, url, self.http.config.user_agent):
             raise RobotsDenied(url, f"robots.txt of {origin} disallows it for our User-Agent")
 
-    def _rules(self, origin: str) -> RobotFileParser | FetchError:
+    def _rules(self, origin: str) -> Protego | FetchError:
         with self._lock:
             site_lock = self._site_locks.setdefault(origin, threading.Lock())
         with site_lock:  # one request per site, whichever thread asks first
@@ -60,16 +58,26 @@ class Robots:
                 self._sites[origin] = rules
             return rules
 
-    def _read(self, origin: str) -> RobotFileParser | FetchError:
-        parser = RobotFileParser()
+    def _read(self, origin: str) -> Protego | FetchError:
         try:
             response = self.http.get(origin + "/robots.txt", accept="text/plain")
-            parser.parse(response.content.decode("utf-8", errors="replace").splitlines())
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
-                parser.parse([])  # RFC 9309 2.3.1.3: "unavailable" means no rules
-            else:
-                log.info("robots-unreachable origin=%s reason=%s", origin, exc.reason)
-                return exc
-        parser.modified()  # can_fetch() answers False until the file counts as read
-        return parser
+                return parse("")  # RFC 9309 2.3.1.3: "unavailable" means no rules
+            log.info("robots-unreachable origin=%s reason=%s", origin, exc.reason)
+            return exc
+        return parse(response.content.decode("utf-8", errors="replace"))
+
+
+def parse(text: str) -> Protego:
+    """The rules of one robots.txt file's text."""
+    return Protego.parse(text)
+
+
+def allowed(rules: Protego, url: str, user_agent: str) -> bool:
+    """Whether ``user_agent`` may fetch ``url`` under ``rules`` (RFC 9309 2.2.2: the longest
+    match wins; a rule's ``*`` matches any run of characters and a final ``$`` the end)."""
+    try:
+        return bool(rules.can_fetch(url, user_agent))
+    except ValueError:
+        return True  # a URL the parser cannot split: the fetch itself will say what is wrong
