@@ -3,7 +3,9 @@ extractor.
 
 When CNA changes its markup, ``cna.extract`` raises LayoutChanged (or returns less than
 an article); the runner then calls ``extract`` here, so the mirror keeps going while
-someone updates ``cna.py``. The page is pruned of CNA's known clutter first: the boxes
+someone updates ``cna.py``. The containers that hold the story are kept whatever their
+tag (CNA's pre-2016 pages wrap everything in ``<form id="aspnetForm">``), and paragraphs
+written as ``<br /><br />`` runs are split (``blocks``). The page is then pruned of CNA's known clutter first: the boxes
 ``cna.py`` names by class (CLUTTER, RELATED, SHARE, INSERTS) where they still carry
 those names, and, whatever the classes, the copyright line, 「延伸閱讀」/「相關新聞」 link
 boxes, app/newsletter/donation boxes, the title heading and the time line, found by
@@ -26,7 +28,7 @@ from ..errors import ExtractError, LayoutChanged, NotAnArticle
 from ..models import Article, Photo
 from ..page import Element, classes, metas, parse, text_of
 from ..urls import cna_canonical, cna_id
-from . import cna, generic
+from . import blocks, cna, generic
 
 # A body under this many characters (the paragraphs' text, truncated pages excepted) is
 # not an article. Measured on the corpus: the shortest whole body is 323 characters
@@ -226,6 +228,8 @@ def extract(data: bytes, url: str, charset: str | None = None, *, named: bool = 
     title = title_of(root, region, meta, ld)
     published = time_of(region, meta, ld)
     truncated = cna.TRUNCATION in text_of(region)
+    blocks.unwrap_containers(region)  # the pre-2016 pages: a <form> around everything
+    blocks.split_breaks(region)  # and one <p> of <br /><br />-split paragraphs
     prune(region, title)
     page = b"<html><head><meta charset='utf-8'></head><body>" + etree.tostring(region, encoding="utf-8", method="html") + b"</body></html>"
     found = generic.extract(page, canon, "utf-8")
