@@ -1,5 +1,6 @@
 """Block structure of a page, by shape alone (pure): which containers hold the story, and
-paragraphs that a page writes as ``<br><br>`` runs instead of ``<p>``s.
+paragraphs that a page writes as ``<br><br>`` runs (or empty ``display:block`` spans)
+instead of ``<p>``s.
 
 CNA's pre-2016 pages (2012-2015) wrap the whole page in ASP.NET's ``<form id="aspnetForm">``
 and lay out their columns in tables; the story is one ``<p>`` whose paragraphs are split by
@@ -9,6 +10,8 @@ page: a container is judged by whether the story is inside it, never by its name
 """
 
 from __future__ import annotations
+
+import re
 
 from lxml import etree
 
@@ -71,8 +74,18 @@ def unwrap_containers(root: Element) -> int:
     return changed
 
 
+_BLOCK_STYLE = re.compile(r"display\s*:\s*block", re.I)
+
+
+def _is_spacer(el: Element) -> bool:
+    """An empty ``<span style="display:block">``: a paragraph break drawn by CSS (蘋果日報)."""
+    return el.tag == "span" and bool(_BLOCK_STYLE.search(el.get("style") or "")) and not len(el) and not (el.text or "").strip()
+
+
 def _is_break_run(kids: list[Element], i: int) -> bool:
-    """``kids[i]`` is a ``<br>`` followed, with only blank text between, by another."""
+    """``kids[i]`` is a ``<br>`` followed, with only blank text between, by another; or a spacer."""
+    if _is_spacer(kids[i]):
+        return True
     return kids[i].tag == "br" and not (kids[i].tail or "").strip() and i + 1 < len(kids) and kids[i + 1].tag == "br"
 
 
@@ -83,7 +96,7 @@ def _pieces(el: Element) -> list[tuple[str, list[Element]]]:
     i = 0
     while i < len(kids):
         if _is_break_run(kids, i):
-            while i + 1 < len(kids) and kids[i + 1].tag == "br" and not (kids[i].tail or "").strip():
+            while not _is_spacer(kids[i]) and i + 1 < len(kids) and kids[i + 1].tag == "br" and not (kids[i].tail or "").strip():
                 i += 1
             pieces.append((kids[i].tail or "", []))
         else:
@@ -127,3 +140,42 @@ def split_breaks(root: Element) -> int:
             el.extend(paras)
         made += len(paras)
     return made
+
+
+def wrap_runs(el: Element) -> None:
+    """Text that sits in ``el`` outside any paragraph (紐約時報中文網 writes each paragraph as a
+    ``div`` of bare text) becomes a ``<p>``: ``el`` itself when it holds no block, else each
+    run of text and inline elements between its blocks."""
+    if el.tag == "p":
+        return
+    kids = list(el)
+    if not any(isinstance(k.tag, str) and k.tag not in INLINE for k in kids):
+        if (el.text or "").strip() or any(isinstance(k.tag, str) for k in kids):
+            el.tag = "p"
+        return
+    run: list[Element] = []
+    lead = el.text or ""
+    el.text = None
+
+    def close(before: Element | None) -> None:
+        nonlocal lead
+        if lead.strip() or run:
+            p = etree.Element("p")
+            p.text = lead
+            for child in run:
+                p.append(child)
+            if before is None:
+                el.append(p)
+            else:
+                before.addprevious(p)
+        run.clear()
+        lead = ""
+
+    for kid in kids:
+        if isinstance(kid.tag, str) and kid.tag not in INLINE:
+            tail, kid.tail = kid.tail or "", None
+            close(kid)
+            lead = tail
+        else:
+            run.append(kid)
+    close(None)

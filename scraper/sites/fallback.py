@@ -17,6 +17,7 @@ read with CNA's own rules (``cna.parse_time``: naive times are Asia/Taipei).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -25,10 +26,11 @@ from lxml import etree
 
 from .. import clean
 from ..errors import ExtractError, LayoutChanged, NotAnArticle
-from ..models import Article, Photo
+from ..models import Article, Photo, Rules
 from ..page import Element, classes, metas, parse, text_of
 from ..urls import cna_canonical, cna_id
 from . import blocks, cna, generic
+from . import rules as site_rules
 
 # A body under this many characters (the paragraphs' text, truncated pages excepted) is
 # not an article. Measured on the corpus: the shortest whole body is 323 characters
@@ -259,6 +261,17 @@ def extract(data: bytes, url: str, charset: str | None = None, *, named: bool = 
         paragraphs=tuple(texts),
         inline_photos=photos,
     )
+
+
+def with_rules(data: bytes, url: str, charset: str | None, rules: Rules) -> Article:
+    """A CNA page read by a feed's ``rules:`` (what they do not give, by the fallback): the
+    article keeps CNA's id and canonical URL, and CNA's truncation notice is seen."""
+    root = parse(data, url, charset)
+    canon = _canonical(root, metas(root), url, own=False)
+    aid = cna_id(canon)
+    assert aid is not None
+    article = site_rules.extract(data, url, charset, rules, extract)
+    return dataclasses.replace(article, article_id=aid, url=canon, truncated=cna.TRUNCATION in text_of(root))
 
 
 def implausible(article: Article) -> str | None:
