@@ -245,6 +245,21 @@ def paragraphs(body_html: str) -> tuple[str, ...]:
     return tuple(t for p in box.iter("p") if (t := " ".join(p.text_content().split())))
 
 
+def _with_photos(body: tuple[str, int], other: str) -> tuple[str, int]:
+    """A body the rules selected without photos gets the photos the general extractor found,
+    first (no ``photos`` rule: the photos are what no rule gives)."""
+    if "<img" in body[0] or "<img" not in other:
+        return body
+    box = lxml.html.fragment_fromstring(other, create_parent="div")
+    figures = [f for f in box.iter("figure") if f.find(".//img") is not None]
+    if not figures:
+        return body
+    for fig in figures:
+        fig.tail = None
+    html = "".join(etree.tostring(f, encoding="unicode", method="html") for f in figures)
+    return html + body[0], body[1] + len(figures)
+
+
 def extract(data: bytes, url: str, charset: str | None, rules: Rules, fill: Extractor) -> Article:
     """The page as ``rules`` read it; what they do not give, from ``fill`` (the general
     extractor, or CNA's fallback) run on the page without the ``drop`` blocks."""
@@ -273,6 +288,8 @@ def extract(data: bytes, url: str, charset: str | None, rules: Rules, fill: Extr
     if filled is None and not title:
         root = lxml.html.document_fromstring(text)
         title = pagemeta.title_of(root, metas(root))
+    if body is not None and filled is not None and not rules.photos:
+        body = _with_photos(body, filled.body_html)
     base = filled or Article(article_id=identity(url), url=url, title="", published=None, updated=None, category="", tags=(), lead_photo=None, body_html="")
     return dataclasses.replace(
         base,
