@@ -278,7 +278,8 @@ def extract(data: bytes, url: str, charset: str | None, rules: Rules, fill: Extr
     filled: Article | None = None
     if not title or published is None or body is None:
         try:
-            filled = fill(str(soup).encode("utf-8"), url, "utf-8")
+            # the page as served when nothing was taken out of it: no second serialization
+            filled = fill(str(soup).encode("utf-8"), url, "utf-8") if rules.drop or figures else fill(data, url, charset)
         except ExtractError:
             if body is None:
                 raise
