@@ -196,3 +196,19 @@ def test_each_shipped_rule_set_gets_the_facts_of_its_real_page(corpus: Path) -> 
         soup = BeautifulSoup(path.read_bytes(), "lxml")
         for selector in (rules.title, rules.body, rules.time, rules.photos):
             assert selector is None or soup.select(selector), (path.name, selector)
+
+
+def test_the_shipped_rules_keep_captions_headings_and_no_furniture_on_the_other_pages(corpus: Path) -> None:
+    """What expected_other.json says beyond the five facts holds through the rules too."""
+    from lxml import html as lhtml
+
+    _need(corpus / "other" / "pages", "the other sites' pages")
+    for exp in OTHER:
+        job = Job(article_id="x", url=exp["url"], source="feed", site="其他")
+        article, extractor, _ = extract_page(job, exp["url"], (corpus / "other" / "pages" / exp["file"]).read_bytes(), None)
+        assert extractor == "rules"
+        root = lhtml.fragment_fromstring(article.body_html, create_parent="div")
+        captions = [" ".join((f.findtext("figcaption") or "").split()) for f in root.iter("figure")]
+        assert len(captions) == exp["photos"] and all(got.startswith(" ".join(want.split())) for want, got in zip(exp["captions"], captions, strict=True)), exp["file"]
+        assert [" ".join(h.text_content().split()) for h in root.iter("h2", "h3")] == exp["headings"], exp["file"]
+        assert [junk for junk in exp["junk"] if junk in article.body_html] == [], exp["file"]

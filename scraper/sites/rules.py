@@ -34,7 +34,7 @@ from ..models import Article, Rules
 from ..page import decode, metas, text_of
 from ..urls import host_of, identity
 from ..where import Where
-from . import blocks, pagemeta
+from . import blocks, furniture, pagemeta
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +231,9 @@ def _body(soup: BeautifulSoup, rules: Rules, base: str, figures: dict[int, etree
     lead = [fig for n, fig in sorted(figures.items()) if n not in placed]
     for fig in reversed(lead):
         box.insert(0, fig)
-    html, photos = clean.clean_elements(list(box), base)
+    # The general rules of a story's bounds (ad markers, bare labels, link lists after the
+    # end) hold inside what a rule selects too.
+    html, photos = clean.clean_elements(furniture.remove([el for el in box if isinstance(el.tag, str)]), base)
     if box.text and box.text.strip():
         html = clean.text(box.text.strip()) + html
     return (html, photos) if html.strip() else None
