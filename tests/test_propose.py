@@ -97,3 +97,18 @@ def test_no_rules_are_proposed_when_the_pages_share_no_structure(corpus: Path, e
         article = cna.extract((corpus / "cna" / "pages" / name).read_bytes(), exp["url"])
         samples.append(propose.Sample(raw.encode("utf-8"), exp["url"], article.title, article.paragraphs[0]))
     assert propose.propose(samples, fallback.extract) is None
+
+
+def test_rules_that_match_nothing_leave_a_cna_page_to_cnas_extractor(server: Server, corpus: Path, expected: list[dict[str, Any]], tmp_path: Path) -> None:
+    """Rules pasted for one redesign, on the layout CNA's extractor knows: it writes the posts."""
+    exp = next(e for e in expected if e["file"] == "003.html")
+    server.page(path_of(exp["url"]), (corpus / "cna" / "pages" / "003.html").read_bytes())
+    server.feed("/feed", real_feed(corpus, [server.url(path_of(exp["url"]))]))
+    cfg = config(tmp_path, [("intl", server.url("/feed"))])
+    text = cfg.read_text(encoding="utf-8")
+    cfg.write_text(re.sub(r"(\n  url: [^\n]+\n)", r'\1  rules:\n    title: "h2.gone"\n    body: "div.gone > p"\n', text, count=1), encoding="utf-8")
+    assert load(cfg).feeds[0].rules is not None
+    report = poll(load(cfg))
+    assert report.ok and report.written == 1 and report.fallback == 0
+    with sqlite3.connect(tmp_path / "out" / ".scraper" / "state.db") as conn:
+        assert conn.execute("SELECT extractor FROM articles WHERE id = ?", (exp["id"],)).fetchone() == ("cna",)

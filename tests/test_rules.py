@@ -212,3 +212,23 @@ def test_the_shipped_rules_keep_captions_headings_and_no_furniture_on_the_other_
         assert len(captions) == exp["photos"] and all(got.startswith(" ".join(want.split())) for want, got in zip(exp["captions"], captions, strict=True)), exp["file"]
         assert [" ".join(h.text_content().split()) for h in root.iter("h2", "h3")] == exp["headings"], exp["file"]
         assert [junk for junk in exp["junk"] if junk in article.body_html] == [], exp["file"]
+
+
+@pytest.mark.parametrize(
+    ("value", "zone", "instant"),
+    [
+        ("2018-07-31T08:19:35+08:00", None, "2018-07-31T00:19:35+00:00"),
+        ("建立時間：2016/05/21 11:44", "Asia/Taipei", "2016-05-21T03:44:00+00:00"),
+        ("2017年12月9日 00:26", "Asia/Taipei", "2017-12-08T16:26:00+00:00"),
+        ("2023-09-13T10:55:53.000Z", None, "2023-09-13T10:55:53+00:00"),
+        ("2023-09-12", None, "2023-09-12T00:00:00+00:00"),  # a bare day stays that day
+    ],
+)
+def test_a_rules_time_is_read_with_its_offset_or_the_rule_sets_zone(value: str, zone: str | None, instant: str) -> None:
+    found = site_rules.parse_when(value, zone)
+    assert found is not None and found[0] == datetime.fromisoformat(instant)
+
+
+def test_a_time_without_an_offset_or_a_zone_is_not_guessed() -> None:
+    assert site_rules.parse_when("2018-02-21 18:03", None) is None
+    assert site_rules.parse_when("2018-02-30 18:03", "Asia/Taipei") is None  # no such day

@@ -265,12 +265,13 @@ def extract(data: bytes, url: str, charset: str | None = None, *, named: bool = 
 
 def with_rules(data: bytes, url: str, charset: str | None, rules: Rules) -> Article:
     """A CNA page read by a feed's ``rules:`` (what they do not give, by the fallback): the
-    article keeps CNA's id and canonical URL, and CNA's truncation notice is seen."""
+    article keeps CNA's id and canonical URL, and CNA's truncation notice is seen. Rules that
+    match nothing raise LayoutChanged: the page is not the layout they were written for."""
     root = parse(data, url, charset)
     canon = _canonical(root, metas(root), url, own=False)
     aid = cna_id(canon)
     assert aid is not None
-    article = site_rules.extract(data, url, charset, rules, extract)
+    article = site_rules.extract(data, url, charset, rules, extract, strict=True)
     return dataclasses.replace(article, article_id=aid, url=canon, truncated=cna.TRUNCATION in text_of(root))
 
 

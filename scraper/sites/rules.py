@@ -29,7 +29,7 @@ from lxml import etree
 
 from .. import clean
 from ..config import check_rules, check_str
-from ..errors import ConfigError, ExtractError, NotAnArticle
+from ..errors import ConfigError, ExtractError, LayoutChanged, NotAnArticle
 from ..models import Article, Rules
 from ..page import decode, metas, text_of
 from ..urls import host_of, identity
@@ -262,9 +262,11 @@ def _with_photos(body: tuple[str, int], other: str) -> tuple[str, int]:
     return html + body[0], body[1] + len(figures)
 
 
-def extract(data: bytes, url: str, charset: str | None, rules: Rules, fill: Extractor) -> Article:
+def extract(data: bytes, url: str, charset: str | None, rules: Rules, fill: Extractor, *, strict: bool = False) -> Article:
     """The page as ``rules`` read it; what they do not give, from ``fill`` (the general
-    extractor, or CNA's fallback) run on the page without the ``drop`` blocks."""
+    extractor, or CNA's fallback) run on the page without the ``drop`` blocks. ``strict``:
+    a title or body rule that matches nothing is an error (the page is not the layout the
+    rules were written for), not a part left to ``fill``."""
     text = decode(data, charset, url)
     soup = BeautifulSoup(text, "lxml")
     # Every drop selector matches the page as served, then all that they match goes.
@@ -277,6 +279,8 @@ def extract(data: bytes, url: str, charset: str | None, rules: Rules, fill: Extr
     published = _time_of(time_el, rules.timezone) if time_el is not None else None
     figures = _photos(soup, rules, url)
     body = _body(soup, rules, url, figures) if rules.body else None
+    if strict and ((rules.title and not title) or (rules.body and body is None)):
+        raise LayoutChanged(url, f"the rules' {'title' if rules.title and not title else 'body'} selector matches nothing on the page", field="title" if rules.title and not title else "body")
     filled: Article | None = None
     if not title or published is None or body is None:
         try:
