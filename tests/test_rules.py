@@ -232,3 +232,5 @@ def test_a_rules_time_is_read_with_its_offset_or_the_rule_sets_zone(value: str, 
 def test_a_time_without_an_offset_or_a_zone_is_not_guessed() -> None:
     assert site_rules.parse_when("2018-02-21 18:03", None) is None
     assert site_rules.parse_when("2018-02-30 18:03", "Asia/Taipei") is None  # no such day
+    assert site_rules.parse_when("9999-12-31T23:59:59-12:00", None) is None  # past the last UTC instant
+    assert site_rules.parse_when("2020-01-01T00:00+25:00", None) is None

@@ -119,14 +119,17 @@ def parse_when(value: str, zone: str | None) -> tuple[datetime, bool] | None:
         naive = datetime(year, month, day, int(m[4]), int(m[5]), int(m[6] or 0))
     except ValueError:
         return None
-    if m[7]:
-        if m[7] == "Z":
-            return naive.replace(tzinfo=UTC), True
-        sign = 1 if m[7][0] == "+" else -1
-        digits = m[7][1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        return naive.replace(tzinfo=timezone(sign * offset)).astimezone(UTC), True
-    return (naive.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC), True) if zone else None
+    try:
+        if m[7]:
+            if m[7] == "Z":
+                return naive.replace(tzinfo=UTC), True
+            sign = 1 if m[7][0] == "+" else -1
+            digits = m[7][1:].replace(":", "")
+            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+            return naive.replace(tzinfo=timezone(sign * offset)).astimezone(UTC), True
+        return (naive.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC), True) if zone else None
+    except (ValueError, OverflowError):  # an offset of 24 hours or more; past the last UTC instant
+        return None
 
 
 def _time_of(el: Tag, zone: str | None) -> datetime | None:
