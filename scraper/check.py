@@ -29,9 +29,11 @@ from .errors import ExtractError, FeedError, FetchError, LayoutChanged, ScraperE
 from .feedpass import FEED_ACCEPT
 from .http import Http
 from .models import Article, Job
+from .page import metas, parse
 from .robots import Robots
 from .runner import HTML_ACCEPT, allowed_hosts
 from .sites import cna, fallback
+from .sites.propose import Sample, as_yaml, propose
 from .urls import TAIPEI
 
 AGREEMENT = 0.90
@@ -171,11 +173,12 @@ def saved_pages(files: Iterable[Path]) -> list[tuple[str, str, bytes]]:
     return out
 
 
-def newest(config: Config, http: Http, count: int, now: datetime) -> tuple[list[Job], list[str]]:
-    """The ``count`` newest items of the CNA feeds (those without their own site), and the
-    feeds that could not be read."""
+def newest(config: Config, http: Http, count: int, now: datetime) -> tuple[list[Job], list[str], dict[str, str]]:
+    """The ``count`` newest items of the CNA feeds (those without their own site), the feeds
+    that could not be read, and the items' descriptions by id."""
     jobs: dict[str, Job] = {}
     failed = []
+    described: dict[str, str] = {}
     for feed in config.feeds:
         if feed.site is not None:
             continue
@@ -187,17 +190,19 @@ def newest(config: Config, http: Http, count: int, now: datetime) -> tuple[list[
             continue
         for job in result.entries:
             jobs.setdefault(job.article_id, job)
+        described = {**feeds.descriptions(response.content, response.url), **described}
     ordered = sorted(jobs.values(), key=lambda j: j.published or datetime.min.replace(tzinfo=UTC), reverse=True)
-    return ordered[:count], failed
+    return ordered[:count], failed, described
 
 
-def fetched_pages(config: Config, count: int, out: Callable[[str], None]) -> tuple[list[tuple[str, str, bytes]], bool]:
-    """The newest articles' pages, fetched; False when a feed or a page could not be read."""
+def fetched_pages(config: Config, count: int, out: Callable[[str], None]) -> tuple[list[tuple[str, str, bytes]], bool, dict[str, tuple[str, str]]]:
+    """The newest articles' pages, fetched; False when a feed or a page could not be read;
+    each page's feed item (title, description), by name."""
     ok = True
     pages = []
     with Http(config.http) as http:
         robots = Robots(http)
-        jobs, failed = newest(config, http, count, datetime.now(UTC))
+        jobs, failed, described = newest(config, http, count, datetime.now(UTC))
         for line in failed:
             out(f"check: {line}")
             ok = False
@@ -210,27 +215,57 @@ def fetched_pages(config: Config, count: int, out: Callable[[str], None]) -> tup
                 ok = False
                 continue
             pages.append((job.article_id, response.url, response.content))
-    return pages, ok
+    return pages, ok, {job.article_id: (job.title, described.get(job.article_id, "")) for job in jobs}
 
 
 def check(config: Config | None, *, files: Sequence[Path] = (), count: int = 5, tables: bool = True, out: Callable[[str], None] = print) -> bool:
     """``scraper check``: a table per page (unless ``tables`` is False: cron wants silence when
-    all is well), a line per page that broke; True when all is well."""
+    all is well), a line per page that broke, and, when CNA's layout changed, a ``rules:``
+    block that reads the changed pages; True when all is well."""
+    items: dict[str, tuple[str, str]] = {}
     if files:
         pages, ok = saved_pages(files), True
     else:
         assert config is not None
-        pages, ok = fetched_pages(config, count, out)
+        pages, ok, items = fetched_pages(config, count, out)
         if not pages and ok:
             out("check: the CNA feeds list no article")
             return False
     broken = []
+    changed: list[tuple[Sample, Sample]] = []
     for name, url, data in pages:
         page = check_page(name, data, url)
         for line in table(page) if tables or page.broke else ():
             out(line)
         if page.broke:
             broken.append(f"check: {name}: {page.broke}")
+        if page.cna.error is not None or page.cna.trouble is not None:
+            changed.append(samples(data, url, page, items.get(name)))
     for line in broken:
         out(line)
+    if changed:
+        for line in proposal(changed):
+            out(line)
     return ok and not broken
+
+
+def samples(data: bytes, url: str, page: PageCheck, item: tuple[str, str] | None) -> tuple[Sample, Sample]:
+    """A changed page with what its feed item says of it, and with what the page says of
+    itself (the general extractor's title, its ``og:description``): a saved page has no item."""
+    meta = metas(parse(data, url))
+    described = [*meta.get("og:description", ()), *meta.get("description", ()), ""]
+    own = Sample(data, url, page.general.title, described[0])
+    return (Sample(data, url, *item) if item is not None and item[0] and item[1] else own), own
+
+
+def proposal(changed: Sequence[tuple[Sample, Sample]]) -> list[str]:
+    """The ``rules:`` block that reads every changed page, ready to paste, or why there is none.
+    The feed items locate the title and the lead; failing that, the pages' own metadata."""
+    found = propose([c[0] for c in changed], fallback.extract) or propose([c[1] for c in changed], fallback.extract)
+    pages = f"{len(changed)} page" + ("" if len(changed) == 1 else "s")
+    if found is None:
+        return [f"check: CNA's layout changed; no rules were found that read the title and body of all {pages} (update scraper/sites/cna.py)"]
+    return [
+        f"check: CNA's layout changed; these rules read the title and body of all {pages} (verified on each); paste them under each CNA feed in feeds.yaml:",
+        *as_yaml(found),
+    ]

@@ -15,8 +15,10 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .models import Rules
 from .schedule import Policy
 from .urls import split
+from .where import Where as _Where
 
 DEFAULT_USER_AGENT = "cna-jekyll-scraper/0.1 (Jekyll news mirror; python-httpx)"
 CONTENT_MODES = ("auto", "page", "feed")
@@ -47,6 +49,7 @@ class FeedConfig:
     content: str = "page"  # page | feed | auto (the default for feeds with their own site)
     photos: str | None = None  # link | mirror; None: the top-level setting
     updates: str = "keep"  # keep: the first version stays; rewrite: a changed title renders the post again
+    rules: Rules | None = None  # CSS selectors for this feed's pages, before the general extractor
 
 
 SITEMAPS = ("https://www.cna.com.tw/sitemap_fromRemote_cfp.xml", "https://www.cna.com.tw/GoogleNewsSitemap_fromRemote_cfp.xml")
@@ -82,6 +85,10 @@ class Config:
                 return feed.photos
         return self.photos
 
+    def rules_for(self, source: str) -> Rules | None:
+        """The ``rules:`` of the feed an article came from, when it has its own."""
+        return next((feed.rules for feed in self.feeds if feed.url == source), None)
+
     def content_for(self, source: str) -> str | None:
         """The ``content:`` mode of the feed an article came from (None: not from a feed of this file)."""
         return next((feed.content for feed in self.feeds if feed.url == source), None)
@@ -114,7 +121,9 @@ class Config:
 
 
 TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "feed_backoff", "backfill", "photos", "archive"}
-FEED_KEYS = {"name", "url", "site", "content", "photos", "updates"}
+FEED_KEYS = {"name", "url", "site", "content", "photos", "updates", "rules"}
+RULE_SELECTORS = ("title", "body", "time", "photos")
+RULE_KEYS = (*RULE_SELECTORS, "drop")
 HTTP_KEYS = {
     "user_agent": str,
     "timeout": float,
@@ -150,40 +159,6 @@ BOUNDS: dict[str, tuple[float, float]] = {
 }
 
 
-class _Where:
-    """Line numbers of keys, read off the composed YAML nodes."""
-
-    def __init__(self, path: Path, node: yaml.Node | None) -> None:
-        self.path = path
-        self.lines: dict[str, int] = {}
-        self._seen: set[int] = set()
-        if node is not None:
-            self._walk(node, "")
-
-    def _walk(self, node: yaml.Node, prefix: str) -> None:
-        self.lines[prefix] = node.start_mark.line + 1
-        if id(node) in self._seen:  # an alias: walked once, so nested aliases cannot blow up
-            return
-        self._seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                name = f"{prefix}.{key.value}" if prefix else str(key.value)
-                self.lines[name] = key.start_mark.line + 1
-                self._walk(value, name)
-                self.lines[name] = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self._walk(item, f"{prefix}[{i}]")
-
-    def error(self, key: str, message: str) -> ConfigError:
-        probe = key
-        while probe and probe not in self.lines:
-            probe = probe.rsplit(".", 1)[0] if "." in probe else ""
-        line = self.lines.get(probe)
-        where = f"{self.path}:{line}" if line else str(self.path)
-        return ConfigError(f"{where}: {key}: {message}")
-
-
 def _check_url(where: _Where, key: str, value: object) -> str:
     if not isinstance(value, str):
         raise where.error(key, f"must be a URL, not {type(value).__name__}")
@@ -193,7 +168,7 @@ def _check_url(where: _Where, key: str, value: object) -> str:
     return value.strip()
 
 
-def _check_str(where: _Where, key: str, value: object) -> str:
+def check_str(where: _Where, key: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise where.error(key, f"must be a non-empty string, not {value!r}")
     if "\n" in value or "\r" in value:
@@ -264,11 +239,11 @@ def parse(text: str, path: Path) -> Config:
     for key in ("site", "output", "feeds"):
         if key not in data:
             raise where.error(key, "is missing")
-    site = _check_str(where, "site", data["site"])
+    site = check_str(where, "site", data["site"])
     base = path.parent
-    output = base / _check_str(where, "output", data["output"])
-    state = base / _check_str(where, "state", data["state"]) if "state" in data else None
-    archive = base / _check_str(where, "archive", data["archive"]) if data.get("archive") is not None else None
+    output = base / check_str(where, "output", data["output"])
+    state = base / check_str(where, "state", data["state"]) if "state" in data else None
+    archive = base / check_str(where, "archive", data["archive"]) if data.get("archive") is not None else None
 
     feeds = _feeds(where, data["feeds"])
     http = _http(where, data.get("http") or {})
@@ -308,15 +283,47 @@ def _feeds(where: _Where, feeds_data: object) -> tuple[FeedConfig, ...]:
         content = item.get("content", "auto" if "site" in item else "page")
         if content not in CONTENT_MODES:
             raise where.error(f"{key}.content", f"must be one of {', '.join(CONTENT_MODES)}, not {content!r}")
-        feed_site = _check_str(where, f"{key}.site", item["site"]) if "site" in item else None
+        feed_site = check_str(where, f"{key}.site", item["site"]) if "site" in item else None
         photos = _check_choice(where, f"{key}.photos", item["photos"], PHOTO_MODES) if "photos" in item else None
-        name = _check_str(where, f"{key}.name", item["name"])
+        name = check_str(where, f"{key}.name", item["name"])
         if name in names:
             raise where.error(f"{key}.name", f"repeats the name of {names[name]} (names tell feeds apart in error lines)")
         names[name] = key
         updates = _check_choice(where, f"{key}.updates", item["updates"], UPDATE_MODES) if "updates" in item else "keep"
-        feeds.append(FeedConfig(name, url, feed_site, content, photos, updates))
+        rules = check_rules(where, f"{key}.rules", item["rules"]) if "rules" in item else None
+        feeds.append(FeedConfig(name, url, feed_site, content, photos, updates, rules))
     return tuple(feeds)
+
+
+def _check_selector(where: _Where, key: str, value: object) -> str:
+    """A CSS selector that soupsieve (Beautiful Soup's selector engine) compiles."""
+    import soupsieve  # only a config with rules needs it
+
+    selector = check_str(where, key, value)
+    try:
+        soupsieve.compile(selector)
+    except soupsieve.SelectorSyntaxError as exc:
+        raise where.error(key, f"not a valid CSS selector: {selector!r}: {str(exc).splitlines()[0]}") from None
+    except (ValueError, TypeError) as exc:  # a selector soupsieve refuses by its meaning
+        raise where.error(key, f"not a valid CSS selector: {selector!r}: {exc}") from None
+    return selector
+
+
+def check_rules(where: _Where, key: str, value: object) -> Rules:
+    """A ``rules:`` mapping: selectors for title, body, time and photos, and ``drop``, a list of
+    selectors of blocks to remove; each must compile."""
+    if not isinstance(value, dict) or not value:
+        raise where.error(key, f"must be a mapping with one or more of {', '.join(RULE_KEYS)}")
+    found: dict[str, Any] = {}
+    for k, v in value.items():
+        if k not in RULE_KEYS:
+            raise where.error(f"{key}.{k}", f"unknown key (expected one of {', '.join(RULE_KEYS)})")
+        if k == "drop":
+            items = v if isinstance(v, list) else [v]
+            found[k] = tuple(_check_selector(where, f"{key}.drop[{i}]" if isinstance(v, list) else f"{key}.drop", s) for i, s in enumerate(items))
+        else:
+            found[k] = _check_selector(where, f"{key}.{k}", v)
+    return Rules(**found)
 
 
 def _http(where: _Where, http_data: object) -> HttpConfig:
@@ -328,7 +335,7 @@ def _http(where: _Where, http_data: object) -> HttpConfig:
             raise where.error(f"http.{k}", f"unknown key (expected one of {', '.join(sorted(HTTP_KEYS))})")
         kind = HTTP_KEYS[k]
         if kind is str:
-            http_values[k] = _check_str(where, f"http.{k}", value)
+            http_values[k] = check_str(where, f"http.{k}", value)
         else:
             http_values[k] = _check_number(where, f"http.{k}", value, kind)
     return HttpConfig(**http_values)

@@ -162,6 +162,20 @@ def parse(data: bytes, feed_url: str, now: datetime, content_type: str | None = 
     return FeedResult(tuple(entries), tuple(skipped), warning)
 
 
+def descriptions(data: bytes, feed_url: str) -> dict[str, str]:
+    """Each CNA item's description as plain text, by article id (``scraper check`` finds the
+    story's lead on the page by it)."""
+    parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
+    out: dict[str, str] = {}
+    for item in parsed.entries:
+        found = feed_article(item.get("link") or "", feed_url)
+        text = item.get("description") or item.get("summary") or ""
+        if found is not None and text.strip():
+            plain = lxml.html.fragment_fromstring(text, create_parent="div").text_content()
+            out.setdefault(found[1], " ".join(plain.split()))
+    return out
+
+
 def _bozo(parsed: feedparser.FeedParserDict) -> str:
     exc = parsed.get("bozo_exception")
     text = str(exc).splitlines()[0] if exc else "unknown problem"

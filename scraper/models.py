@@ -7,6 +7,20 @@ from datetime import datetime
 
 
 @dataclass(frozen=True)
+class Rules:
+    """CSS selectors that say where a site's pages keep their parts (a feed's ``rules:``, or
+    the rule set shipped for its host). What a rule selects is taken; the rest is found by
+    the general extractor. ``timezone`` reads a time the page gives without an offset."""
+
+    title: str | None = None
+    body: str | None = None
+    time: str | None = None
+    photos: str | None = None
+    drop: tuple[str, ...] = ()
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
 class Job:
     """One article, from the feed (or backfill) that found it to the writer: the one record.
 

@@ -83,10 +83,10 @@ class Refresher:
         if self.http is None:
             for url in (row.job.url, row.canonical):
                 if url and url in pages:
-                    return extract_page(row.job, url, pages[url], None)
+                    return extract_page(row.job, url, pages[url], None, self.config.rules_for(row.job.source))
             raise FetchError(row.job.url, "not in the archive")
         assert self.robots is not None
-        return fetch_article(self.http, self.robots, row.job, allowed_hosts(row.job.url, self.config))
+        return fetch_article(self.http, self.robots, row.job, allowed_hosts(row.job.url, self.config), self.config.rules_for(row.job.source))
 
     def one(self, row: WrittenRow, pages: dict[str, bytes]) -> None:
         aid = row.job.article_id

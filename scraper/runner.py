@@ -24,11 +24,12 @@ from .archive import Archive
 from .config import Config
 from .errors import ExtractError, FetchError, NotAnArticle, OffSite, RetryLater, RobotsDenied, StoreError
 from .http import Http
-from .models import Article, Job, Post, RunReport
+from .models import Article, Job, Post, Rules, RunReport
 from .photos import Photos
 from .postfiles import PostFiles
 from .robots import Robots
 from .sites import cna, extractor_for, fallback, generic
+from .sites import rules as site_rules
 from .state import State
 from .urls import CNA_HOSTS, by_host_in_turn, host_of, identities
 
@@ -42,7 +43,7 @@ class Fetched:
     job: Job
     article: Article
     post: Post
-    extractor: str  # "cna", "fallback", "generic" or "feed"
+    extractor: str  # "cna", "fallback", "generic", "rules" or "feed"
     why: str | None = None  # for "fallback": what the CNA extractor lacked
     photos_mirrored: int = 0
     photos_failed: int = 0
@@ -53,24 +54,39 @@ def allowed_hosts(url: str, config: Config) -> frozenset[str]:
     return frozenset(CNA_HOSTS | {host_of(url)} | {host_of(f.url) for f in config.feeds} | {host_of(config.backfill.base)})
 
 
-def fetch_article(http: Http, robots: Robots, job: Job, hosts: frozenset[str]) -> tuple[Article, str, str | None]:
+def fetch_article(http: Http, robots: Robots, job: Job, hosts: frozenset[str], rules: Rules | None = None) -> tuple[Article, str, str | None]:
     """The page of ``job``, extracted: by CNA's extractor (or its fallback) for CNA feeds and
     backfills, by the first site that claims the page for feeds with their own site."""
     robots.check(job.url)
     response = http.get(job.url, allowed_hosts=hosts, accept=HTML_ACCEPT)
     if host_of(response.url) not in hosts:
         raise OffSite(job.url, f"redirected to {response.url}, which is not a site we fetch from")
-    return extract_page(job, response.url, response.content, response.charset)
+    return extract_page(job, response.url, response.content, response.charset, rules)
 
 
-def extract_page(job: Job, url: str, data: bytes, charset: str | None) -> tuple[Article, str, str | None]:
+def extract_page(job: Job, url: str, data: bytes, charset: str | None, rules: Rules | None = None) -> tuple[Article, str, str | None]:
     """The article in page bytes fetched (or archived) for ``job``, which extractor found it,
-    and, when CNA's fallback did, what CNA's own extractor lacked."""
+    and, when CNA's fallback did, what CNA's own extractor lacked. ``rules``: the feed's own
+    ``rules:``; a page of another site without them gets the set shipped for its host."""
     extract = extractor_for(url, data) if job.site is not None else cna.extract
     if extract is not cna.extract:
-        article = extract(data, url, charset)
+        chosen = rules or site_rules.shipped_for(url)
+        if chosen is not None:
+            article, extractor = site_rules.extract(data, url, charset, chosen, generic.extract), "rules"
+        else:
+            article, extractor = extract(data, url, charset), "generic"
         # Other sites: the post links the item's own link, as the mirror did (query kept).
-        return dataclasses.replace(article, article_id=job.article_id, url=job.url), "generic", None
+        return dataclasses.replace(article, article_id=job.article_id, url=job.url), extractor, None
+    if rules is not None:
+        try:
+            ruled = fallback.with_rules(data, url, charset, rules)
+        except ExtractError as exc:
+            log.info("rules-failed url=%s: %s", url, exc.reason)
+        else:
+            trouble = fallback.implausible(ruled)
+            if trouble is None:
+                return ruled, "rules", None
+            log.info("rules-failed url=%s: the feed's rules found %s", url, trouble)
     article, why = fallback.cna_or_fallback(data, url, charset)
     extractor = "cna" if why is None else "fallback"
     if article.article_id != job.article_id:
@@ -78,14 +94,14 @@ def extract_page(job: Job, url: str, data: bytes, charset: str | None) -> tuple[
     return article, extractor, why
 
 
-def fetch_one(http: Http, robots: Robots, job: Job, site: str, hosts: frozenset[str], photos: Photos | None = None) -> Fetched:
+def fetch_one(http: Http, robots: Robots, job: Job, site: str, hosts: frozenset[str], photos: Photos | None = None, rules: Rules | None = None) -> Fetched:
     """Fetch (or, for full-text feeds, take from the item) and render one job; with
     ``photos``, its photos are stored locally first. Writes no post."""
     why = None
     if job.content is not None:
         article, extractor = generic.from_feed(job.article_id, job.url, job.title, job.content, job.published), "feed"
     else:
-        article, extractor, why = fetch_article(http, robots, job, hosts)
+        article, extractor, why = fetch_article(http, robots, job, hosts, rules)
     mirrored = None
     when = job.published or article.published
     if photos is not None and when is not None:
@@ -189,7 +205,7 @@ class Runner:
                         break
                     hosts = allowed_hosts(job.url, self.config)
                     photos = self.photos if self.config.photos_for(job.source) == "mirror" else None
-                    pending[pool.submit(fetch_one, self.http, self.robots, job, self.config.site, hosts, photos)] = job
+                    pending[pool.submit(fetch_one, self.http, self.robots, job, self.config.site, hosts, photos, self.config.rules_for(job.source))] = job
                 if self.stop:  # jobs not started yet stay pending for the next run
                     for future in [f for f in pending if f.cancel()]:
                         del pending[future]

@@ -15,6 +15,7 @@ from tests.sitebuilder import config, path_of, real_feed
 from tests.test_fallback import renamed
 
 NAMES = ["001.html", "003.html", "004.html", "006.html"]
+PROPOSAL = "check: CNA's layout changed;"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str]]:
@@ -67,13 +68,14 @@ def test_a_redesign_exits_1_and_names_the_field(server: Server, corpus: Path, ex
     code, lines = run(capsys, "--config", str(cfg), "-n", str(len(NAMES)))
     assert code == 1
     exp = next(e for e in expected if e["file"] == "003.html")
-    broke = [line for line in lines if line.startswith("check:")]
+    broke = [line for line in lines if line.startswith("check:") and not line.startswith(PROPOSAL)]
     assert len(broke) == 1
     assert broke[0].startswith(f"check: {exp['id']}: body: CNA extractor found no body (LayoutChanged")
     assert broke[0].endswith(f"general extractor found {exp['paragraphs']} paragraphs")
     assert rows(lines, exp["id"])["title"].startswith("LayoutChanged")
     code, quiet = run(capsys, "--config", str(cfg), "-n", str(len(NAMES)), "-q")
-    assert code == 1 and quiet[0].startswith(exp["id"] + "  ") and quiet[-1] == broke[0]  # only the broken page
+    assert code == 1 and quiet[0].startswith(exp["id"] + "  ") and broke[0] in quiet  # only the broken page
+    assert quiet[-4].startswith(PROPOSAL) and quiet[-3:] == lines[-3:] and quiet[-3] == "    rules:"  # and the rules that read it
 
 
 def test_quiet_check_prints_nothing_when_all_is_well(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,4 +111,4 @@ def test_saved_pages_are_read_by_their_canonical_url(corpus: Path, expected: lis
     changed.write_bytes(renamed((corpus / "cna" / "pages" / "004.html").read_bytes(), h2=True))
     code, lines = run(capsys, "--config", str(tmp_path / "none.yaml"), pages[0], str(changed))
     assert code == 1
-    assert [line.split(" (")[0] for line in lines if line.startswith("check:")] == ["check: 004.html: body: CNA extractor found no body"]
+    assert [line.split(" (")[0] for line in lines if line.startswith("check:") and not line.startswith(PROPOSAL)] == ["check: 004.html: body: CNA extractor found no body"]

@@ -2,8 +2,9 @@
 
 The unknown layouts are built inside the test from the real corpus pages: (a) today's
 pages with their classes renamed, the title in h1 or h2; (b) the 2016 page likewise;
-(c) CNA's pre-2016 layout (``div.news_content`` with ``<p>``s, an ``h2`` title, a
-``2015/03/16 12:34`` date line) holding a real page's text. Each goes through a whole
+(c) CNA's pre-2016 layout (``<form id="aspnetForm">`` around the page, ``div.news_content``
+with an ``h2`` title, a 「最新更新時間：」 line and one ``<p>`` split by ``<br /><br />``),
+holding a real page's text. Each goes through a whole
 ``scraper poll`` against a local server.
 """
 
@@ -47,37 +48,67 @@ def renamed(raw: bytes, *, h2: bool) -> bytes:
     return text.encode("utf-8")
 
 
-def old_layout(raw: bytes, exp: dict[str, Any]) -> bytes:
-    """CNA's pre-2016 article layout, holding the text of a real page."""
+def old_layout(raw: bytes, exp: dict[str, Any], *, table: bool = False) -> bytes:
+    """CNA's pre-2016 article page (2012-2015), holding the text of a real page.
+
+    As those pages were served: ASP.NET wraps the whole body in ``<form id="aspnetForm">``
+    with its hidden ``__VIEWSTATE``; the story is ``div.news_content``: an ``h2`` headline,
+    a ``div.date`` line 「最新更新時間：YYYY/MM/DD HH:MM:SS」, then one ``<p>`` whose paragraphs
+    are split by ``<br /><br />``; a sidebar of other headlines, a search box (a form of its
+    own) and the copyright footer around it. ``table``: the columns are a layout table.
+    """
     root = etree.fromstring(raw, etree.HTMLParser(encoding="utf-8"))
     body_box = root.xpath("//div[@class='paragraph']")[0]
-    paras = "".join(f"<p>{html.escape(''.join(p.itertext()))}</p>" for p in body_box.findall("p"))
+    paras = "<br /><br />\r\n".join(html.escape("".join(p.itertext())) for p in body_box.findall("p"))
     title = html.escape(exp["title"])
-    when = datetime.fromisoformat(exp["published_utc"].replace("Z", "+00:00")).astimezone(TAIPEI).strftime("%Y/%m/%d %H:%M")
+    when = datetime.fromisoformat(exp["published_utc"].replace("Z", "+00:00")).astimezone(TAIPEI).strftime("%Y/%m/%d %H:%M:%S")
+    old_url = exp["url"].replace("https://", "http://").replace(".aspx", "-1.aspx")
+    story = (
+        '<div class="news_content"><div class="soc_function"><a href="#" class="print">列印</a><a href="#" class="mail">轉寄</a></div>'
+        f'<h2>{title}</h2><div class="date">最新更新時間：{when}</div>'
+        f"<p>{paras}</p>"
+        '<div class="relate_news"><h3>延伸閱讀</h3><ul><li><a href="/news/aopl/201404030001-1.aspx">另一則新聞標題</a></li>'
+        '<li><a href="/news/aopl/201404030002-1.aspx">再一則新聞標題</a></li></ul></div></div>'
+    )
+    side = (
+        '<div class="hot_news"><h3>熱門新聞</h3><ul><li><a href="/news/firstnews/201404040011-1.aspx">一則熱門新聞的標題</a></li>'
+        '<li><a href="/news/firstnews/201404040012-1.aspx">另一則熱門新聞的標題</a></li></ul></div>'
+    )
+    columns = (
+        f'<table class="layout" width="980" cellpadding="0" cellspacing="0"><tr><td class="left_content" valign="top">{story}</td><td class="right_content" valign="top">{side}</td></tr></table>'
+        if table
+        else f'<div class="left_content">{story}</div><div class="right_content">{side}</div>'
+    )
     return (
-        '<!DOCTYPE html><html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">'
-        f'<title>{title} - 中央社即時新聞 CNA NEWS</title><link rel="canonical" href="{exp["url"]}"></head><body>'
-        '<div class="header"><h1 class="logo"><a href="/">中央社</a></h1><ul class="nav"><li><a href="/list/aipl-1.aspx">政治</a></li>'
-        '<li><a href="/list/aopl-1.aspx">國際</a></li></ul></div>'
-        f'<div class="news_content"><h2>{title}</h2><div class="update_times"><p class="blue">發稿時間：{when}</p></div>'
-        f'<div class="box_2">{paras}<p>{COPYRIGHT}，非經授權，不得轉載、公開播送或公開傳輸及利用。</p></div>'
-        '<div class="relate_news"><h3>延伸閱讀</h3><ul><li><a href="/news/aopl/201503150001-1.aspx">另一則新聞標題</a></li>'
-        '<li><a href="/news/aopl/201503150002-1.aspx">再一則新聞標題</a></li></ul></div></div>'
-        f'<div class="footer"><p>{COPYRIGHT}，非經授權，不得轉載。</p><p>中央通訊社 版權所有</p></div></body></html>'
+        '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">'
+        '<html xmlns="http://www.w3.org/1999/xhtml"><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8" />'
+        f"<title>\r\n\t{title} - 中央社即時新聞 CNA NEWS\r\n</title>"
+        f'<meta property="og:url" content="{old_url}" /><meta property="og:image" content="http://www.cna.com.tw/images/cnalogo.jpg" />'
+        '<script type="text/javascript" src="/js/jquery.js"></script></head><body>'
+        f'<form name="aspnetForm" method="post" action="{old_url.rsplit("/", 1)[1]}" id="aspnetForm"><div>'
+        '<input type="hidden" name="__VIEWSTATE" id="__VIEWSTATE" value="/wEPDwUKMTY1NDU2MTA1MmRkZ2ZsZ3h0b2tlbg==" /></div>'
+        "<script type=\"text/javascript\">//<![CDATA[\nvar theForm = document.forms['aspnetForm'];\n//]]></script>"
+        '<div id="wrap"><div class="header"><h1 class="logo"><a href="/">中央社即時新聞</a></h1>'
+        '<div class="search"><input type="text" name="ctl00$q" /><input type="submit" value="搜尋" /></div>'
+        '<ul class="nav"><li><a href="/list/aipl-1.aspx">政治</a></li><li><a href="/list/aopl-1.aspx">國際</a></li></ul></div>'
+        f"{columns}"
+        f'<div class="footer"><p>{COPYRIGHT}，非經授權，不得轉載。</p><p>中央通訊社 版權所有</p></div></div>'
+        '<div><input type="hidden" name="__EVENTVALIDATION" id="__EVENTVALIDATION" value="/wEWAgKf" /></div></form></body></html>'
     ).encode()
 
 
 CASES = {
     "a: classes renamed, h1": [("001.html", "renamed-h1"), ("003.html", "renamed-h1"), ("004.html", "renamed-h1"), ("006.html", "renamed-h1")],
     "a: classes renamed, h2": [("001.html", "renamed-h2"), ("004.html", "renamed-h2")],
-    "c: pre-2016 layout": [("003.html", "old"), ("006.html", "old")],
+    "c: pre-2016 layout": [("001.html", "old"), ("003.html", "old"), ("006.html", "old")],
+    "c: pre-2016 layout, layout table": [("004.html", "old-table"), ("006.html", "old-table")],
 }
 
 
 def variant(corpus: Path, exp: dict[str, Any], how: str) -> bytes:
     raw = (corpus / "cna" / "pages" / exp["file"]).read_bytes()
-    if how == "old":
-        return old_layout(raw, exp)
+    if how.startswith("old"):
+        return old_layout(raw, exp, table=how == "old-table")
     return renamed(raw, h2=how == "renamed-h2")
 
 
@@ -99,8 +130,9 @@ def check_post(text: str, exp: dict[str, Any], how: str, tmp: Path) -> None:
     assert text.splitlines()[3] == f"date: {exp['published_utc']}", how  # the page's time: the feed has none
     paras = paragraphs(body(text))
     assert paras[0] == " ".join(exp["first_paragraph"].split()), how
+    assert len(paras) == exp["paragraphs"], how  # <br /><br /> splits paragraphs; nothing else is one
     assert " ".join(exp["last_paragraph"].split()) in paras, how
-    for junk in (COPYRIGHT, "延伸閱讀", "另一則新聞標題", "一手新聞", "聚焦新聞", "已過查詢時效", "發稿時間"):
+    for junk in (COPYRIGHT, "延伸閱讀", "另一則新聞標題", "一手新聞", "聚焦新聞", "已過查詢時效", "發稿時間", "最新更新時間", "熱門新聞", "列印"):
         assert junk not in body(text), (how, junk)
     assert extractor_of(tmp, exp["id"]) == "fallback"
 

@@ -3,7 +3,9 @@ extractor.
 
 When CNA changes its markup, ``cna.extract`` raises LayoutChanged (or returns less than
 an article); the runner then calls ``extract`` here, so the mirror keeps going while
-someone updates ``cna.py``. The page is pruned of CNA's known clutter first: the boxes
+someone updates ``cna.py``. The containers that hold the story are kept whatever their
+tag (CNA's pre-2016 pages wrap everything in ``<form id="aspnetForm">``), and paragraphs
+written as ``<br /><br />`` runs are split (``blocks``). The page is then pruned of CNA's known clutter first: the boxes
 ``cna.py`` names by class (CLUTTER, RELATED, SHARE, INSERTS) where they still carry
 those names, and, whatever the classes, the copyright line, 「延伸閱讀」/「相關新聞」 link
 boxes, app/newsletter/donation boxes, the title heading and the time line, found by
@@ -15,6 +17,7 @@ read with CNA's own rules (``cna.parse_time``: naive times are Asia/Taipei).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -23,10 +26,11 @@ from lxml import etree
 
 from .. import clean
 from ..errors import ExtractError, LayoutChanged, NotAnArticle
-from ..models import Article, Photo
+from ..models import Article, Photo, Rules
 from ..page import Element, classes, metas, parse, text_of
 from ..urls import cna_canonical, cna_id
-from . import cna, generic
+from . import blocks, cna, generic
+from . import rules as site_rules
 
 # A body under this many characters (the paragraphs' text, truncated pages excepted) is
 # not an article. Measured on the corpus: the shortest whole body is 323 characters
@@ -226,6 +230,8 @@ def extract(data: bytes, url: str, charset: str | None = None, *, named: bool = 
     title = title_of(root, region, meta, ld)
     published = time_of(region, meta, ld)
     truncated = cna.TRUNCATION in text_of(region)
+    blocks.unwrap_containers(region)  # the pre-2016 pages: a <form> around everything
+    blocks.split_breaks(region)  # and one <p> of <br /><br />-split paragraphs
     prune(region, title)
     page = b"<html><head><meta charset='utf-8'></head><body>" + etree.tostring(region, encoding="utf-8", method="html") + b"</body></html>"
     found = generic.extract(page, canon, "utf-8")
@@ -255,6 +261,18 @@ def extract(data: bytes, url: str, charset: str | None = None, *, named: bool = 
         paragraphs=tuple(texts),
         inline_photos=photos,
     )
+
+
+def with_rules(data: bytes, url: str, charset: str | None, rules: Rules) -> Article:
+    """A CNA page read by a feed's ``rules:`` (what they do not give, by the fallback): the
+    article keeps CNA's id and canonical URL, and CNA's truncation notice is seen. Rules that
+    match nothing raise LayoutChanged: the page is not the layout they were written for."""
+    root = parse(data, url, charset)
+    canon = _canonical(root, metas(root), url, own=False)
+    aid = cna_id(canon)
+    assert aid is not None
+    article = site_rules.extract(data, url, charset, rules, extract, strict=True)
+    return dataclasses.replace(article, article_id=aid, url=canon, truncated=cna.TRUNCATION in text_of(root))
 
 
 def implausible(article: Article) -> str | None:

@@ -95,9 +95,9 @@ def parse_time(value: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError):  # 9999-12-31T23:59:59-12:00 is past the last UTC instant
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
 
 
 def json_ld(root: Element, key: str) -> list[object]:
