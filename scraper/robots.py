@@ -39,7 +39,7 @@ class Robots:
         origin = f"{parts.scheme}://{parts.netloc}"
         rules = self._rules(origin)
         if isinstance(rules, FetchError):
-            raise FetchError(url, f"robots.txt of {origin} cannot be read now ({rules.reason}); tried again later", transient=True)
+            raise FetchError(url, f"robots.txt of {origin} cannot be read now ({rules.reason})", transient=True)
         try:
             allowed = rules.can_fetch(self.http.config.user_agent, url)
         except ValueError:
