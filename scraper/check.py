@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import feeds
+from . import feeds, skeleton
 from .columns import plural, rows
 from .config import Config
 from .errors import ExtractError, FeedError, FetchError, LayoutChanged, ScraperError
@@ -218,6 +218,8 @@ def fetched_pages(config: Config, count: int, out: Callable[[str], None]) -> tup
 def check(config: Config | None, *, files: Sequence[Path] = (), count: int = 5, tables: bool = True, out: Callable[[str], None] = print) -> bool:
     """``scraper check``: a table per page (unless ``tables`` is False: cron wants silence when
     all is well), a line per page that broke; True when all is well."""
+    if config is not None:
+        skeleton.warn_no_url(config.output)
     if files:
         pages, ok = saved_pages(files), True
     else:

@@ -12,6 +12,7 @@ from email.utils import formatdate
 from xml.etree import ElementTree
 
 import listparser
+import lxml.etree
 
 from .errors import ConfigError
 
@@ -36,6 +37,28 @@ def read(data: bytes, name: str) -> list[Outline]:
     for feed in parsed.feeds:
         folders = tuple(" / ".join(c) for c in feed.get("categories", []) if c)
         out.append(Outline(str(feed.get("title") or "").strip(), str(feed["url"]).strip(), folders))
+    return out + repeats(data)
+
+
+def repeats(data: bytes) -> list[Outline]:
+    """The outlines that repeat an earlier one's URL (listparser keeps only the first), so
+    that an import can name them."""
+    parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
+    try:
+        root = lxml.etree.fromstring(data, parser)
+    except lxml.etree.XMLSyntaxError:
+        return []
+    if root is None:
+        return []
+    seen: set[str] = set()
+    out = []
+    for node in root.iter("outline"):
+        url = next((v.strip() for k, v in node.attrib.items() if str(k).lower() == "xmlurl"), "")
+        if not url:
+            continue
+        if url in seen:
+            out.append(Outline(str(node.get("title") or node.get("text") or "").strip(), url))
+        seen.add(url)
     return out
 
 
