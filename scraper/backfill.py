@@ -258,7 +258,7 @@ def backfill(
         _run(job, url_list, since, until, use_sitemaps)
         if not dry_run:
             state.save_host_pauses(http.pauses())
-            report.per_host.update(http.per_host)  # the client's counts so far, for the totals
+            report.per_host.update({host: (n, size) for host, (n, size) in http.per_host.items()})  # the counts so far, for the totals
             stats.add_totals(state, report)
         report.state_counts = state.counts()
         report.totals = stats.totals(state)

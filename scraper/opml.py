@@ -53,7 +53,7 @@ def repeats(data: bytes) -> list[Outline]:
     seen: set[str] = set()
     out = []
     for node in root.iter("outline"):
-        url = next((v.strip() for k, v in node.attrib.items() if str(k).lower() == "xmlurl"), "")
+        url = next((str(v).strip() for k, v in node.attrib.items() if str(k).lower() == "xmlurl"), "")
         if not url:
             continue
         if url in seen:

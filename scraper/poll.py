@@ -139,7 +139,7 @@ def poll(
             if corrected:
                 _rewrite(config, state, files, http, corrected, report)
             state.save_host_pauses(http.pauses())
-            report.per_host.update(http.per_host)  # the client's counts so far, for the totals
+            report.per_host.update({host: (n, size) for host, (n, size) in http.per_host.items()})  # the counts so far, for the totals
             stats.add_totals(state, report)
         report.state_counts = state.counts()
         report.totals = stats.totals(state)

@@ -63,7 +63,7 @@ def test_add_of_another_sites_feed_without_site_says_what_is_missing(server: Ser
     cfg = feeds_file(tmp_path, server.url("/world"))
     code, _, err = run(capsys, "feeds", "add", server.url("/blog"), "--config", str(cfg))
     assert code == 1 and err.strip().endswith("a feed, but none of its 1 item would be taken; a feed of another site needs --site NAME")
-    code, out, _ = run(capsys, "feeds", "add", server.url("/blog"), "--site", "某部落格", "--content", "feed", "--config", str(cfg))
+    code, _, _ = run(capsys, "feeds", "add", server.url("/blog"), "--site", "某部落格", "--content", "feed", "--config", str(cfg))
     assert code == 0
     feed = load(cfg).feeds[1]
     assert (feed.name, feed.site, feed.content) == ("t", "某部落格", "feed")  # the feed's own title names it
