@@ -30,6 +30,7 @@ log = logging.getLogger("scraper")
 # the day's articles, and the corpus article 202308230370 was published at 21:55, serial
 # 370 at 91% of the day: about 405 a day, plus the 40 misses that end the walk.
 DAY_SERIALS = 445
+BAR = "{desc} {percentage:3.0f}%|{bar}| {postfix} [{elapsed}, {remaining} left]"
 
 
 @dataclass
@@ -95,10 +96,11 @@ class Display:
             return
         if self.bar is None or self.bar.total != p.total_units or self.bar.unit != p.unit:
             self._close_bar()
-            self.bar = bar = tqdm(total=p.total_units, unit=f" {p.unit}", file=self.stream, leave=True, dynamic_ncols=True, mininterval=0.5)
+            self.bar = tqdm(total=p.total_units, file=self.stream, leave=True, dynamic_ncols=True, mininterval=0.5, bar_format=BAR)
             self._redirect()
         bar = self.bar
-        bar.n = round(p.position, 2)
+        bar.n = p.position  # a fraction of the current day counts: tqdm's rate and time left start at once
+        bar.set_description_str(f"{p.unit} {p.done_units}/{p.total_units}", refresh=False)
         bar.set_postfix_str(f"fetched {p.fetched} written {r.written} failed {r.failed}", refresh=False)
         bar.refresh()
 
