@@ -90,9 +90,8 @@ def test_poll_and_check_warn_once_a_run_while_the_url_is_empty(server: Server, c
     assert site_url(tmp_path / "out") == ""
     for _ in range(2):
         code, _, err = scraper("poll", "--config", str(cfg))
-        assert code == 0 and err.splitlines() == [
-            f"scraper: WARNING: {tmp_path / 'out' / '_config.yml'}: url is empty, so the site's feed.xml, sitemap.xml and robots.txt name no host: set url (e.g. https://news.example.org) there, or `scraper init --url` a new site"
-        ]
+        said = f"scraper: WARNING: {tmp_path / 'out' / '_config.yml'}: url is empty, so the site's feed.xml, sitemap.xml and robots.txt name no host: "
+        assert code == 0 and err.splitlines() == [said + "set url (e.g. https://news.example.org) there, or `scraper init --url` a new site"]
     code, _, err = scraper("check", "--config", str(cfg), str(corpus / "cna" / "pages" / "001.html"))
     assert code == 0 and len(err.splitlines()) == 1 and "url is empty" in err
     (tmp_path / "out" / "_config.yml").write_text("url: https://news.example.org\n", encoding="utf-8")
