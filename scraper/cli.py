@@ -238,7 +238,8 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     elif command == "feeds-list":
         lines = feedcmd.listing(_config(args), time.time())
     elif command == "feeds-add":
-        lines = feedcmd.add(_config(args), args.url, name=args.name, site=args.site, content=args.content)
+        config = _config(args) if Path(args.config).exists() else None  # none yet: add writes a new one
+        lines = feedcmd.add(config, Path(args.config), args.url, name=args.name, site=args.site, content=args.content)
     elif command == "feeds-import":
         lines = feedcmd.import_opml(_config(args), Path(args.file))
     else:

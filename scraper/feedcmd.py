@@ -65,7 +65,9 @@ def _entry(url: str, name: str, site: str | None, content: str | None) -> dict[s
     return entry
 
 
-def _refuse_duplicate(config: Config, url: str, name: str | None) -> None:
+def _refuse_duplicate(config: Config | None, url: str, name: str | None) -> None:
+    if config is None:
+        return
     for feed in config.feeds:
         if feed.url == url:
             raise ConfigError(f"{url}: already in {config.path} as {feed.name}")
@@ -73,22 +75,24 @@ def _refuse_duplicate(config: Config, url: str, name: str | None) -> None:
             raise ConfigError(f"{name}: {config.path} already has a feed of this name ({feed.url}); give another with --name")
 
 
-def add(config: Config, url: str, *, name: str | None, site: str | None, content: str | None) -> list[str]:
+def add(config: Config | None, path: Path, url: str, *, name: str | None, site: str | None, content: str | None) -> list[str]:
     """``feeds add``: check that ``url`` is a feed with items this configuration would take,
-    then append it to feeds.yaml."""
+    then append it to feeds.yaml at ``path`` (``config`` is None: a new file)."""
     url = url.strip()
     if content is not None and content not in CONTENT_MODES:
         raise ConfigError(f"--content {content!r}: must be one of {', '.join(CONTENT_MODES)}")
     _refuse_duplicate(config, url, name)
-    result = probe(url, config.http, any_site=site is not None)
+    result = probe(url, config.http if config else HttpConfig(), any_site=site is not None)
     if not result.entries:
         hint = "; a feed of another site needs --site NAME" if site is None and result.skipped else ""
         raise FeedError(url, f"a feed, but none of its {plural(len(result.skipped), 'item')} would be taken{hint}")
     name = name or result.title or host_of(url)
     _refuse_duplicate(config, url, name)
-    feedsfile.append(config.path, [_entry(url, name, site, content)])
+    created = config is None
+    feedsfile.append(path, [_entry(url, name, site, content)])
     newest = result.entries[0]
-    return [f"added {name} ({url}) to {config.path}: {plural(len(result.entries), 'item')}, the newest {newest.title!r}"]
+    lines = [f"added {name} ({url}) to {path}: {plural(len(result.entries), 'item')}, the newest {newest.title!r}"]
+    return [f"wrote {path} (a new feeds file: output: output, timezone: Asia/Taipei)", *lines] if created else lines
 
 
 def _plan(entry: Job, feed: FeedConfig) -> str:

@@ -27,11 +27,21 @@ def _yaml() -> YAML:
     return yaml
 
 
+# A new feeds.yaml (``scraper feeds add`` where there is none yet): the defaults, said.
+NEW_FILE = """# What `scraper poll` reads; see README, "feeds.yaml". Paths are relative to this file.
+site: (臺)中央社CNA          # author, tags and categories of every CNA post
+output: output              # the Jekyll site (`scraper init output`); posts go to <output>/_posts
+timezone: Asia/Taipei       # the zone of every date on the command line
+feeds: []
+"""
+
+
 def append(path: Path, entries: Sequence[dict[str, str]]) -> Config:
-    """Append ``entries`` (name, url and any feed keys) to the feeds of ``path``; returns the
-    configuration as it reads afterwards. Nothing is written when any entry is refused."""
+    """Append ``entries`` (name, url and any feed keys) to the feeds of ``path`` (a new file
+    with the defaults when there is none); returns the configuration as it reads afterwards.
+    Nothing is written when any entry is refused."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8") if path.exists() else NEW_FILE
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
     yaml = _yaml()
@@ -41,6 +51,7 @@ def append(path: Path, entries: Sequence[dict[str, str]]) -> Config:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, CommentedMap) or not isinstance(data.get("feeds"), CommentedSeq):
         raise ConfigError(f"{path}: feeds: must be a list to add to")
+    data["feeds"].fa.set_block_style()  # `feeds: []` of a new file becomes a list of entries
     for entry in entries:
         data["feeds"].append(CommentedMap(entry))
     out = io.StringIO()

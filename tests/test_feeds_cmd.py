@@ -158,3 +158,13 @@ def test_help_of_each_command_shows_an_example(argv: list[str]) -> None:
     assert proc.returncode == 0
     example = proc.stdout.split("example:\n", 1)[1]
     assert example.startswith("  scraper " + argv[0])
+
+
+def test_add_without_a_feeds_file_writes_a_new_one(server: Server, corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    server.feed("/world", rss(*good_items(serve(server, corpus))))
+    cfg = tmp_path / "feeds.yaml"
+    code, out, _ = run(capsys, "feeds", "add", server.url("/world"), "--name", "國際", "--config", str(cfg))
+    assert code == 0 and out[0] == f"wrote {cfg} (a new feeds file: output: output, timezone: Asia/Taipei)"
+    loaded = load(cfg)
+    assert [(f.name, f.url) for f in loaded.feeds] == [("國際", server.url("/world"))] and loaded.output == tmp_path / "output"
+    assert cfg.read_text(encoding="utf-8").startswith("# What `scraper poll` reads") and "  - name: 國際\n" in cfg.read_text(encoding="utf-8")
