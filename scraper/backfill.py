@@ -259,9 +259,9 @@ def backfill(
         if not dry_run:
             state.save_host_pauses(http.pauses())
             report.per_host.update({host: (n, size) for host, (n, size) in http.per_host.items()})  # the counts so far, for the totals
-            stats.add_totals(state, report)
+            stats.add_totals(state, report, "backfill")
         report.state_counts = state.counts()
-        report.totals = stats.totals(state)
+        report.totals = stats.totals(state, "backfill")
     return report
 
 

@@ -140,9 +140,9 @@ def poll(
                 _rewrite(config, state, files, http, corrected, report)
             state.save_host_pauses(http.pauses())
             report.per_host.update({host: (n, size) for host, (n, size) in http.per_host.items()})  # the counts so far, for the totals
-            stats.add_totals(state, report)
+            stats.add_totals(state, report, "poll")
         report.state_counts = state.counts()
-        report.totals = stats.totals(state)
+        report.totals = stats.totals(state, "poll")
         if not dry_run:
             skeleton.warn_no_url(config.output)
             run_then(then or config.then, report, config)

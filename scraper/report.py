@@ -102,16 +102,16 @@ class _Snapshot(Collector):
 
     def _counters(self) -> Iterator[Metric]:
         """The totals across runs, from the state: counters that only grow (``_total``)."""
-        totals = self.report.totals
+        totals, command = self.report.totals, [self.command]
         for name, doc in COUNTER_DOCS.items():
-            family = CounterMetricFamily(f"scraper_{name}", doc)
-            family.add_metric([], totals.get((name, ""), 0.0))
+            family = CounterMetricFamily(f"scraper_{name}", doc, labels=["command"])
+            family.add_metric(command, totals.get((name, ""), 0.0))
             yield family
         for name, doc in (("requests", "HTTP requests sent, by host, across runs"), ("bytes_read", "Response body bytes read (as sent, before decoding), by host, across runs")):
-            family = CounterMetricFamily(f"scraper_{name}", doc, labels=["host"])
+            family = CounterMetricFamily(f"scraper_{name}", doc, labels=["command", "host"])
             for (kind, host), value in sorted(totals.items()):
                 if kind == name:
-                    family.add_metric([host], value)
+                    family.add_metric([*command, host], value)
             yield family
 
     def _gauges(self) -> Iterator[Metric]:

@@ -107,15 +107,18 @@ def run_figures(report: RunReport) -> dict[tuple[str, str], float]:
     return figures
 
 
-def add_totals(state: State, report: RunReport) -> None:
-    """Add one run's figures to the totals (one transaction)."""
+def add_totals(state: State, report: RunReport, command: str) -> None:
+    """Add one run's figures to the totals of ``command`` (poll, backfill), in one transaction.
+    Each command keeps its own, so that its metrics file holds its own counters."""
     with state.transaction():
         for (name, label), value in run_figures(report).items():
             state.execute(
                 "INSERT INTO totals (name, label, value) VALUES (?, ?, ?) ON CONFLICT(name, label) DO UPDATE SET value = value + excluded.value",
-                (name, label, value),
+                (f"{command}.{name}", label, value),
             )
 
 
-def totals(state: State) -> dict[tuple[str, str], float]:
-    return {(str(n), str(lb)): float(v) for n, lb, v in state.execute("SELECT name, label, value FROM totals").fetchall()}
+def totals(state: State, command: str) -> dict[tuple[str, str], float]:
+    """The totals of ``command``: (name, host or '') -> value."""
+    rows = state.execute("SELECT name, label, value FROM totals WHERE name LIKE ? ESCAPE '\\'", (command.replace("_", "\\_") + ".%",)).fetchall()
+    return {(str(n).split(".", 1)[1], str(lb)): float(v) for n, lb, v in rows}
