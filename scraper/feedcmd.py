@@ -11,10 +11,11 @@ import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from . import feeds, feedsfile, opml
 from .columns import plural, rows
-from .config import CONTENT_MODES, Config, FeedConfig, HttpConfig
+from .config import CONTENT_MODES, DEFAULT_ZONE, Config, FeedConfig, HttpConfig
 from .errors import ConfigError, FeedError
 from .feedpass import FEED_ACCEPT
 from .http import Http
@@ -121,14 +122,15 @@ def test(config: Config | None, url: str, *, site: str | None, content: str | No
         finally:
             state.close()
     where = f"in {config.path} as {known_feed.name}" if known_feed and config else "not in feeds.yaml"
-    lines = [f"{result.title or url}: {plural(len(result.entries), 'item')} to take, {len(result.skipped)} not ({where})"]
+    zone = ZoneInfo(config.timezone if config else DEFAULT_ZONE)  # the site's zone, as status prints times
+    lines = [f"{result.title or url}: {plural(len(result.entries), 'item')} to take, {len(result.skipped)} not ({where}; times in {zone.key})"]
     if result.warning:
         lines.append(f"warning: {result.warning}")
     table = []
     for entry in result.entries:
         status = known.get(entry.article_id)
         verdict = f"known: {status}, nothing to do" if status else _plan(entry, feed)
-        day = entry.published.astimezone(config.zone if config else UTC).strftime("%Y-%m-%d %H:%M") if entry.published else "(no date)"
+        day = entry.published.astimezone(zone).strftime("%Y-%m-%d %H:%M") if entry.published else "(no date)"
         table.append([entry.article_id, day, verdict, entry.title])
     lines += rows(table, indent="  ")
     for line in result.skipped:

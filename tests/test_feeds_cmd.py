@@ -81,8 +81,9 @@ def test_test_shows_each_item_and_its_fate_and_writes_nothing(server: Server, co
     server.feed("/feed", rss(first, *rest, item("elsewhere", "https://example.org/story.html")))
     code, out, _ = run(capsys, "feeds", "test", server.url("/feed"), "--config", str(cfg))
     assert code == 0
-    assert out[0] == f"t: {len(local)} items to take, 1 not (in {cfg} as 國際)"
-    verdicts = [line for line in out if line.startswith("  20")]
+    assert out[0] == f"t: {len(local)} items to take, 1 not (in {cfg} as 國際; times in Asia/Taipei)"
+    verdicts = [line for line in out if line.startswith("  ") and ("new:" in line or "known:" in line)]
+    assert all(" 2023-12-05 00:10 " in v for v in verdicts)  # the items' pubDate, 00:10 +0800, in the site's zone
     assert sum("known: written, nothing to do" in v for v in verdicts) == 1
     assert sum("new: would fetch the page and write it" in v for v in verdicts) == len(local) - 1
     assert "  not wanted: https://example.org/story.html is not a CNA article URL" in out
