@@ -9,10 +9,14 @@ from pathlib import Path
 import listparser
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from scraper import feedsfile, opml
 from scraper.cli import main
 from scraper.columns import width
 from scraper.config import load
+from scraper.errors import ConfigError
 from tests.server import Reply, Server
 from tests.sitebuilder import config, item, posts_in
 from tests.test_totality import good_items, rss, serve
@@ -169,3 +173,30 @@ def test_add_without_a_feeds_file_writes_a_new_one(server: Server, corpus: Path,
     loaded = load(cfg)
     assert [(f.name, f.url) for f in loaded.feeds] == [("國際", server.url("/world"))] and loaded.output == tmp_path / "output"
     assert cfg.read_text(encoding="utf-8").startswith("# What `scraper poll` reads") and "  - name: 國際\n" in cfg.read_text(encoding="utf-8")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=40).filter(lambda t: t.strip() == t and t and "\x85" not in t),
+    site=st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=20).filter(lambda t: t.strip() == t and t and "\x85" not in t),
+)
+def test_hostile_names_written_by_add_read_back_as_they_were(tmp_path: Path, name: str, site: str) -> None:
+    """YAML's own characters (`: `, `#`, `*`, `&`, quotes, `- `) in a name or site survive the round trip."""
+    cfg = tmp_path / "feeds.yaml"
+    cfg.write_text(HEADER.format(url="https://feeds.feedburner.com/rsscna/intworld"), encoding="utf-8")
+    if name == "國際":
+        return
+    loaded = feedsfile.append(cfg, [{"name": name, "url": "https://example.org/feed.xml", "site": site}])
+    again = load(cfg)
+    assert loaded == again and (again.feeds[1].name, again.feeds[1].site) == (name, site)
+    assert "# world news" in cfg.read_text(encoding="utf-8")
+
+
+@given(st.binary(max_size=400) | st.text(max_size=200).map(lambda t: f"<opml><body><outline xmlUrl='{t}'/></body></opml>".encode()))
+def test_any_bytes_as_opml_are_a_list_or_one_clear_error(data: bytes) -> None:
+    try:
+        outlines = opml.read(data, "x.opml")
+    except ConfigError as exc:
+        assert str(exc).startswith("x.opml: no feed in this OPML file")
+    else:
+        assert all(isinstance(o.url, str) for o in outlines)
