@@ -83,8 +83,9 @@ def test_on_a_terminal_log_lines_go_above_the_bar_and_a_summary_stays(tmp_path: 
     stream = io.StringIO()
     display = Display(stream, tty=True)
     root = logging.getLogger()
-    saved = list(root.handlers)
+    saved, level = list(root.handlers), root.level
     root.handlers[:] = [logging.StreamHandler(stream)]
+    root.setLevel(logging.INFO)  # whatever an earlier run in this process set
     report = RunReport()
     try:
         with display.session("backfill", report):
@@ -98,6 +99,7 @@ def test_on_a_terminal_log_lines_go_above_the_bar_and_a_summary_stays(tmp_path: 
             display(p, report)
     finally:
         root.handlers[:] = saved
+        root.setLevel(level)
     text = stream.getvalue()
     pieces = [piece.strip() for line in text.split("\n") for piece in line.split("\r")]
     assert [x for x in pieces if x.startswith("a line of day")] == [f"a line of day {d}" for d in range(4)]  # whole lines, none glued to the bar
