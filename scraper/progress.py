@@ -30,7 +30,7 @@ log = logging.getLogger("scraper")
 # the day's articles, and the corpus article 202308230370 was published at 21:55, serial
 # 370 at 91% of the day: about 405 a day, plus the 40 misses that end the walk.
 DAY_SERIALS = 445
-BAR = "{desc} {percentage:3.0f}%|{bar}| {postfix} [{elapsed}, {remaining} left]"
+BAR = "COUNTS {percentage:3.0f}%|{bar}| FIGURES [{elapsed}, {remaining} left]"
 
 
 @dataclass
@@ -85,6 +85,7 @@ class Display:
         self.last = clock()
         self.bar: tqdm[Any] | None = None
         self.seen: Progress | None = None
+        self.shape: tuple[int, str] | None = None
 
     def __call__(self, p: Progress, r: RunReport) -> None:
         self.seen = p
@@ -94,14 +95,14 @@ class Display:
                 self.last = now
                 log.info("progress %s", _line(p, r, time.time()))
             return
-        if self.bar is None or self.bar.total != p.total_units or self.bar.unit != p.unit:
+        if self.bar is None or self.shape != (p.total_units, p.unit):  # a new stage (the sitemaps' URLs, then the days)
             self._close_bar()
-            self.bar = tqdm(total=p.total_units, file=self.stream, leave=True, dynamic_ncols=True, mininterval=0.5, bar_format=BAR)
+            self.shape = (p.total_units, p.unit)
+            self.bar = tqdm(total=p.total_units, file=self.stream, leave=True, dynamic_ncols=True, mininterval=0.5)
             self._redirect()
         bar = self.bar
         bar.n = p.position  # a fraction of the current day counts: tqdm's rate and time left start at once
-        bar.set_description_str(f"{p.unit} {p.done_units}/{p.total_units}", refresh=False)
-        bar.set_postfix_str(f"fetched {p.fetched} written {r.written} failed {r.failed}", refresh=False)
+        bar.bar_format = BAR.replace("COUNTS", f"{p.unit} {p.done_units}/{p.total_units}", 1).replace("FIGURES", f"fetched {p.fetched} written {r.written} failed {r.failed}", 1)
         bar.refresh()
 
     def _redirect(self) -> None:
@@ -113,6 +114,7 @@ class Display:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+            self.shape = None
 
     @contextlib.contextmanager
     def session(self, name: str, report: RunReport) -> Iterator[None]:
