@@ -95,14 +95,16 @@ class Display:
                 self.last = now
                 log.info("progress %s", _line(p, r, time.time()))
             return
+        shape = f"{p.unit} {p.done_units}/{p.total_units}", f"fetched {p.fetched} written {r.written} failed {r.failed}"
+        layout = BAR.replace("COUNTS", shape[0], 1).replace("FIGURES", shape[1], 1)
         if self.bar is None or self.shape != (p.total_units, p.unit):  # a new stage (the sitemaps' URLs, then the days)
             self._close_bar()
             self.shape = (p.total_units, p.unit)
-            self.bar = tqdm(total=p.total_units, file=self.stream, leave=True, dynamic_ncols=True, mininterval=0.5)
+            self.bar = tqdm(total=p.total_units, file=self.stream, leave=True, dynamic_ncols=True, mininterval=0.5, bar_format=layout)
             self._redirect()
         bar = self.bar
         bar.n = p.position  # a fraction of the current day counts: tqdm's rate and time left start at once
-        bar.bar_format = BAR.replace("COUNTS", f"{p.unit} {p.done_units}/{p.total_units}", 1).replace("FIGURES", f"fetched {p.fetched} written {r.written} failed {r.failed}", 1)
+        bar.bar_format = layout
         bar.refresh()
 
     def _redirect(self) -> None:

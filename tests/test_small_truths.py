@@ -103,6 +103,7 @@ def test_on_a_terminal_log_lines_go_above_the_bar_and_a_summary_stays(tmp_path: 
     text = stream.getvalue()
     pieces = [piece.strip() for line in text.split("\n") for piece in line.split("\r")]
     assert [x for x in pieces if x.startswith("a line of day")] == [f"a line of day {d}" for d in range(4)]  # whole lines, none glued to the bar
+    assert text.count("\n") == 4 + 1 + 1 and "it/s" not in text  # 4 log lines, the one bar left on screen, the summary
     lines = text.rstrip("\n").split("\n")
     assert lines[-1].startswith("backfill: 3 posts written, 0 failed, 0 skipped, 30 fetched in ")  # the summary, under the bar
     assert lines[-2].rsplit("\r", 1)[-1].startswith("days 4/4 100%|")  # the finished bar stays on screen
