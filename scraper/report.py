@@ -44,6 +44,7 @@ def summary(command: str, report: RunReport, exit_status: int) -> dict[str, Any]
             "fallback": report.fallback,
         },
         "hosts": {host: {"requests": n, "bytes": size} for host, (n, size) in sorted(report.per_host.items())},
+        "then_exit_status": report.then_status,  # poll --then: None when it did not run
         "errors": list(report.errors),
         "given_up": list(report.gave_up),
         "state_articles": dict(sorted(report.state_counts.items())),

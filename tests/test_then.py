@@ -3,6 +3,7 @@ it is empty) and a --metrics name node exporter reads. Whole runs against a loca
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -55,8 +56,12 @@ def test_then_key_in_feeds_yaml_and_a_failing_command_is_one_line_and_status_1(s
     assert code == 1 and err.splitlines() == ["scraper: ERROR: --then command failed (exit status 7) after 1 posts changed: exit 7"]
     assert len(posts_in(tmp_path)) == 1  # the posts stand
     server.feed("/feed", rss(*good_items(serve(server, corpus, ("001.html", "003.html")))))
-    code, _, err = scraper("poll", "--config", str(cfg), "--then", f"touch {tmp_path / 'built'}")  # the option wins over the key
+    summary = tmp_path / "summary.json"
+    code, _, err = scraper("poll", "--config", str(cfg), "--then", f"touch {tmp_path / 'built'}", "--summary", str(summary))  # the option wins over the key
     assert (code, err) == (0, "") and (tmp_path / "built").exists()
+    assert json.loads(summary.read_text(encoding="utf-8"))["then_exit_status"] == 0
+    assert scraper("poll", "--config", str(cfg), "--summary", str(summary))[0] == 0  # nothing new: the key's command is not run
+    assert json.loads(summary.read_text(encoding="utf-8"))["then_exit_status"] is None
 
 
 def test_then_is_not_run_by_a_poll_that_finds_the_lock_taken(server: Server, corpus: Path, tmp_path: Path) -> None:
@@ -75,6 +80,9 @@ def test_init_writes_url_baseurl_and_title_and_refuses_bad_ones(tmp_path: Path) 
     data = yaml.safe_load((site / "_config.yml").read_text(encoding="utf-8"))
     assert (data["url"], data["baseurl"], data["title"]) == ("https://news.example.org", "/cna", '中央社 "鏡像"')
     assert "# Where the site is published" in (site / "_config.yml").read_text(encoding="utf-8")  # the comments stay
+    code, out, err = scraper("init", str(site), "--url", "https://other.example.org")
+    assert code == 0 and f"kept {site}/_config.yml (exists; left alone)" in out.splitlines()
+    assert err == f"scraper: WARNING: {site}/_config.yml exists and was left alone: set url in it by hand\n"
     for argv, word in ((["--url", "news.example.org"], "--url"), (["--url", "https://x.org/news"], "--url"), (["--baseurl", "news/"], "--baseurl")):
         code, _, err = scraper("init", str(tmp_path / "other"), *argv)
         assert code == 2 and err.startswith(f"scraper: {word} ") and not (tmp_path / "other").exists()
