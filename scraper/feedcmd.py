@@ -28,10 +28,10 @@ CNA_FEED_HOSTS = CNA_HOSTS | {"feeds.feedburner.com"}  # CNA's own feeds are ser
 
 
 def when(stamp: float | None, zone: tzinfo) -> str:
-    """A time as the operator reads it: minutes, in the site's zone, with its offset."""
+    """A time as the operator reads it: to the minute, in the site's zone (the header names it)."""
     if stamp is None:
         return "-"
-    return datetime.fromtimestamp(stamp, zone).strftime("%Y-%m-%d %H:%M %z")
+    return datetime.fromtimestamp(stamp, zone).strftime("%Y-%m-%d %H:%M")
 
 
 def listing(config: Config, now: float) -> list[str]:
