@@ -1,6 +1,6 @@
 # make test   - create .venv, install the package with its test tools, run the whole suite
 # make check  - lint (ruff, mypy --strict) and test; what CI runs
-# make run    - one poll with ./feeds.yaml into output/
+# make run    - one poll with ./feeds.yaml into output/ (installs the package only, no test tools)
 # make faults - the fault-injection suite, with its table, and the fuzz test at 300 examples
 # make bench  - the benchmark beside its baselines (not part of test)
 # make screenshots - build the corpus site, write docs/screenshots/index.png and post.png
@@ -8,13 +8,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PACKAGE := $(VENV)/.package
 
 .PHONY: test check lint run faults bench jekyll chromium screenshots clean
 
+# The package alone (make run); the package with its test tools (everything else).
+$(PACKAGE): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $(PACKAGE)
+
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
-	touch $(STAMP)
+	touch $(STAMP) $(PACKAGE)
 
 # Debian's jekyll and the plugins output/_config.yml names build the test sites;
 # installed when missing and we may (root, as in CI).
@@ -49,7 +56,7 @@ lint: $(STAMP)
 
 check: lint test
 
-run: $(STAMP)
+run: $(PACKAGE)
 	$(BIN)/scraper poll --config feeds.yaml -v
 
 # The fault table, then the whole-pipeline fuzz test with more examples than make test runs.

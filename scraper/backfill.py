@@ -13,17 +13,18 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from lxml import etree
 
+from . import stats
 from .config import Config
 from .errors import ConfigError, FetchError
 from .http import Http
 from .models import Job, RunReport
 from .postfiles import PostFiles
+from .progress import DAY_SERIALS, Progress
 from .runner import Runner, client, open_run
 from .state import State
 from .urls import TAIPEI, cna_page, id_day, id_in_path, section_of
@@ -85,23 +86,6 @@ def read_urls(source: str) -> list[str]:
             raise ConfigError(f"{source}:{number}: {line!r} is not a CNA article URL (…/news/<section>/<12-digit id>.aspx)")
         urls.append(line)
     return urls
-
-
-@dataclass
-class Progress:
-    """What a backfill has done so far, for the progress display."""
-
-    total_units: int
-    unit: str  # "days" or "urls"
-    done_units: int = 0
-    fetched: int = 0
-    started: float = 0.0
-
-    def eta(self, now: float) -> float | None:
-        if not self.done_units:
-            return None
-        rate = (now - self.started) / self.done_units
-        return rate * (self.total_units - self.done_units)
 
 
 class Backfill:
@@ -185,6 +169,7 @@ class Backfill:
                 self.state.finish_day(stamp, time.time())
                 log.info("day-finished day=%s", stamp)
             self.progress.done_units += 1
+            self.progress.partial = 0.0
             self.show(self.progress, self.runner.report)
 
     def walk_range(self, stamp: str, lo: int, hi: int) -> bool:
@@ -207,6 +192,9 @@ class Backfill:
                 self._tick(job, outcome)
 
             self.runner.run(jobs, record)
+            if lo == 1:  # how far into the day, for the estimate (the second range is mostly misses)
+                self.progress.partial = (serial - lo) / DAY_SERIALS
+                self.show(self.progress, self.runner.report)
             for i in ids:
                 outcome = outcomes.get(i, "stopped")
                 if outcome == "miss":
@@ -217,13 +205,13 @@ class Backfill:
         return not self.runner.stop and not pending_failures
 
 
-def _window(since: date | None, until: date | None, urls: str | None, max_misses: int | None = None) -> date:
-    """The last day of the range (today in Taipei by default), once the options make sense."""
+def _window(since: date | None, until: date | None, urls: str | None, max_misses: int | None = None, zone: tzinfo = TAIPEI) -> date:
+    """The last day of the range (today in the site's zone by default), once the options make sense."""
     if max_misses is not None and not 1 <= max_misses <= 100_000:
         raise ConfigError(f"--max-misses {max_misses}: must be from 1 to 100000")
     if since is None and urls is None:
         raise ConfigError("backfill needs --since DATE or --urls FILE")
-    until = until or datetime.now(TAIPEI).date()
+    until = until or datetime.now(zone).date()
     if since is not None and since > until:
         raise ConfigError(f"--since {since} is after --until {until}")
     return until
@@ -248,7 +236,7 @@ def backfill(
     """Write every article of the range (or the list) that is not written yet.
 
     ``report`` is filled in as the run goes (as ``poll``'s is)."""
-    until = _window(since, until, urls, max_misses)
+    until = _window(since, until, urls, max_misses, config.zone)
     url_list = read_urls(urls) if urls else []
     report = report if report is not None else RunReport()
     show = progress or (lambda p, r: None)
@@ -270,7 +258,10 @@ def backfill(
         _run(job, url_list, since, until, use_sitemaps)
         if not dry_run:
             state.save_host_pauses(http.pauses())
+            report.per_host.update({host: (n, size) for host, (n, size) in http.per_host.items()})  # the counts so far, for the totals
+            stats.add_totals(state, report, "backfill")
         report.state_counts = state.counts()
+        report.totals = stats.totals(state, "backfill")
     return report
 
 

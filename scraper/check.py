@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import feeds
+from . import feeds, skeleton
+from .columns import plural, rows
 from .config import Config
 from .errors import ExtractError, FeedError, FetchError, LayoutChanged, ScraperError
-from .feedpass import FEED_ACCEPT
+from .feedpass import FEED_ACCEPT, Failed, offline_message
 from .http import Http
 from .models import Article, Job
 from .page import metas, parse
@@ -144,7 +145,7 @@ def _cell(r: Reading, what: str) -> str:
         "title": r.title,
         "time": _when(r.published),
         "paragraphs": str(len(r.paragraphs)),
-        "photos": f"{r.photos} photos, {r.captions} captions",
+        "photos": f"{plural(r.photos, 'photo')}, {plural(r.captions, 'caption')}",
         "junk": ", ".join(r.junk) or "none",
     }
     return cells[what]
@@ -152,12 +153,12 @@ def _cell(r: Reading, what: str) -> str:
 
 def table(page: PageCheck) -> list[str]:
     """The rows for one page: each field as the CNA extractor and the general one found it."""
-    lines = [f"{page.name}  {page.url}", f"  {'field':<11} {'CNA extractor':<40} general extractor"]
+    cells = [["field", "CNA extractor", "general extractor"]]
     for what in ("title", "time", "paragraphs", "photos", "junk"):
-        lines.append(f"  {what:<11} {_cell(page.cna, what):<40} {_cell(page.general, what)}")
+        cells.append([what, _cell(page.cna, what), _cell(page.general, what)])
     ratio = f"{page.agreement:.3f}" if page.agreement is not None else "-"
-    lines.append(f"  {'agreement':<11} {ratio} (at least {AGREEMENT:.2f})")
-    return lines
+    cells.append(["agreement", f"{ratio} (at least {AGREEMENT:.2f})"])
+    return [f"{page.name}  {page.url}", *rows(cells, indent="  ", gap=1)]
 
 
 def saved_pages(files: Iterable[Path]) -> list[tuple[str, str, bytes]]:
@@ -177,22 +178,23 @@ def newest(config: Config, http: Http, count: int, now: datetime) -> tuple[list[
     """The ``count`` newest items of the CNA feeds (those without their own site), the feeds
     that could not be read, and the items' descriptions by id."""
     jobs: dict[str, Job] = {}
-    failed = []
+    failed: list[Failed] = []
     described: dict[str, str] = {}
-    for feed in config.feeds:
-        if feed.site is not None:
-            continue
+    asked = [feed for feed in config.feeds if feed.site is None]
+    for feed in asked:
         try:
             response = http.get(feed.url, accept=FEED_ACCEPT)
             result = feeds.parse(response.content, response.url, now, response.headers.get("content-type"))
         except (FetchError, FeedError) as exc:
-            failed.append(f"feed {feed.name}: {exc}")
+            failed.append(Failed(feed, exc, 0, False))
             continue
         for job in result.entries:
             jobs.setdefault(job.article_id, job)
         described = {**feeds.descriptions(response.content, response.url), **described}
     ordered = sorted(jobs.values(), key=lambda j: j.published or datetime.min.replace(tzinfo=UTC), reverse=True)
-    return ordered[:count], failed, described
+    if failed and len(failed) == len(asked) and all(f.unreachable for f in failed):
+        return [], [offline_message(failed)], described  # the network, not each feed: one line, as poll says it
+    return ordered[:count], [f"feed {f.feed.name}: {f.error}" for f in failed], described
 
 
 def fetched_pages(config: Config, count: int, out: Callable[[str], None]) -> tuple[list[tuple[str, str, bytes]], bool, dict[str, tuple[str, str]]]:
@@ -223,6 +225,8 @@ def check(config: Config | None, *, files: Sequence[Path] = (), count: int = 5, 
     all is well), a line per page that broke, and, when CNA's layout changed, a ``rules:``
     block that reads the changed pages; True when all is well."""
     items: dict[str, tuple[str, str]] = {}
+    if config is not None:
+        skeleton.warn_no_url(config.output)
     if files:
         pages, ok = saved_pages(files), True
     else:

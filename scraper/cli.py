@@ -18,15 +18,10 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
 
-from . import __version__
 from .config import Config, load
 from .errors import AlreadyRunning, ConfigError, ScraperError, StoreError
 from .models import RunReport
-
-if TYPE_CHECKING:  # the commands themselves are imported when they run
-    from .backfill import Progress
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED, EXIT_STORE = 0, 1, 2, 3, 4
 DEFAULT_SITE = "(臺)中央社CNA"
@@ -109,6 +104,10 @@ def _reported(args: argparse.Namespace, name: str, run: Callable[[RunReport], No
     A run that ends with an error still writes them, with the status ``main`` will
     exit with; one that found the lock taken does not: they belong to the run holding it.
     """
+    if args.metrics:
+        from .report import check_metrics_name
+
+        check_metrics_name(Path(args.metrics))  # before the run: a name node exporter ignores is a mistake
     report = RunReport(started=time.time())
     try:
         run(report)
@@ -128,7 +127,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
     def run(report: RunReport) -> None:
         # A person at a terminal hears at once that no feed answers; cron only after report_after runs.
-        poll(_config(args), dry_run=args.dry_run, retry_failed=args.retry_failed, interactive=sys.stderr.isatty(), report=report)
+        poll(_config(args), dry_run=args.dry_run, retry_failed=args.retry_failed, interactive=sys.stderr.isatty(), report=report, then=args.then)
 
     return _reported(args, "poll", run)
 
@@ -144,7 +143,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 def _days(args: argparse.Namespace) -> tuple[date | None, date | None]:
-    """``--since`` and ``--until`` as days; a malformed one is a ConfigError naming the option."""
+    """``--since`` and ``--until`` as days (of the site's zone, as the commands read them); a
+    malformed one is a ConfigError naming the option."""
     from .backfill import parse_day
 
     try:
@@ -157,10 +157,16 @@ def _days(args: argparse.Namespace) -> tuple[date | None, date | None]:
 
 def cmd_backfill(args: argparse.Namespace) -> int:
     from .backfill import backfill
+    from .progress import Display
 
     since, until = _days(args)
+    display = Display(sys.stderr)
 
     def run(report: RunReport) -> None:
+        with display.session("backfill", report):
+            _backfill(report)
+
+    def _backfill(report: RunReport) -> None:
         backfill(
             _config(args),
             since=since,
@@ -171,11 +177,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             max_misses=args.max_misses,
             use_sitemaps=not args.no_sitemaps,
-            progress=progress_display(sys.stderr),
+            progress=display,
             report=report,
         )
-        if sys.stderr.isatty():
-            print(file=sys.stderr)
 
     return _reported(args, "backfill", run)
 
@@ -204,27 +208,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def progress_display(stream: TextIO) -> Callable[[Progress, RunReport], None]:
-    """A one-line progress bar on a terminal; under cron an INFO line every 30 s (``-v``)."""
-    last = [time.time()]
-    tty = stream.isatty()
-
-    def show(p: Progress, r: RunReport) -> None:
-        now = time.time()
-        eta = p.eta(now)
-        eta_text = f"{eta / 60:.0f} min left" if eta is not None else "estimating"
-        line = f"{p.unit} {p.done_units}/{p.total_units} | fetched {p.fetched} | written {r.written} | failed {r.failed} | {eta_text}"
-        if tty:
-            width = 20
-            filled = int(width * p.done_units / p.total_units) if p.total_units else width
-            print(f"\r[{'#' * filled}{'.' * (width - filled)}] {line}   ", end="", file=stream, flush=True)
-        elif now - last[0] >= 30:
-            last[0] = now
-            log.info("progress %s", line.replace(" | ", " "))
-
-    return show
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import check
 
@@ -234,82 +217,68 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from .skeleton import describe, init
+    from .skeleton import describe, init, site_settings
 
-    for line in describe(init(Path(args.dir))):
+    settings = site_settings(args.url, args.baseurl, args.title)
+    report = init(Path(args.dir), settings)
+    for line in describe(report):
+        print(line)
+    if settings and Path(args.dir) / "_config.yml" in report.kept:
+        log.warning("%s exists and was left alone: set %s in it by hand", Path(args.dir) / "_config.yml", ", ".join(settings))
+    return EXIT_OK
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    from . import feedcmd
+
+    command = args.run
+    if command == "feeds-test":
+        config = _config(args) if Path(args.config).exists() else None
+        lines = feedcmd.test(config, args.url, site=args.site, content=args.content)
+    elif command == "feeds-list":
+        lines = feedcmd.listing(_config(args), time.time())
+    elif command == "feeds-add":
+        config = _config(args) if Path(args.config).exists() else None  # none yet: add writes a new one
+        lines = feedcmd.add(config, Path(args.config), args.url, name=args.name, site=args.site, content=args.content)
+    elif command == "feeds-import":
+        lines = feedcmd.import_opml(_config(args), Path(args.file))
+    else:
+        return _export(args, feedcmd.export_opml(_config(args), time.time()))
+    for line in lines:
         print(line)
     return EXIT_OK
 
 
-def _refresh_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("refresh", parents=parents, help="render written posts again, from the archive or a new fetch")
-    p.add_argument("--fallback", action="store_true", help="every post the fallback extractor wrote")
-    p.add_argument("--ids", nargs="+", metavar="ID", help="these articles")
-    p.add_argument("--since", metavar="DATE", help="articles of this day on, YYYY-MM-DD (UTC)")
-    p.add_argument("--until", metavar="DATE", help="articles up to this day, YYYY-MM-DD (UTC)")
-    p.add_argument("--from-archive", action="store_true", help="use the archived pages; make no request")
-    p.add_argument("--force", action="store_true", help="also rewrite posts that were edited by hand")
-    p.set_defaults(func=cmd_refresh)
+def _export(args: argparse.Namespace, data: bytes) -> int:
+    from .atomic import write
+
+    if not args.output_file or args.output_file == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return EXIT_OK
+    try:
+        write(Path(args.output_file), data)
+    except OSError as exc:
+        raise StoreError(f"{args.output_file}: cannot write: {exc.strerror or exc}") from exc
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "fetch": cmd_fetch,
+    "poll": cmd_poll,
+    "backfill": cmd_backfill,
+    "refresh": cmd_refresh,
+    "reindex": cmd_reindex,
+    "status": cmd_status,
+    "check": cmd_check,
+    "init": cmd_init,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default="feeds.yaml", metavar="PATH", help="the feeds file (default: ./feeds.yaml)")
-    common.add_argument("-v", "--verbose", action="count", default=0, help="log each article and a summary (-vv: debug)")
-    common.add_argument("-q", "--quiet", action="store_true", help="errors only")
-    with_output = argparse.ArgumentParser(add_help=False)
-    with_output.add_argument("--output", metavar="DIR", help="the Jekyll site (default: the feeds file's output)")
-    archiving = argparse.ArgumentParser(add_help=False)
-    archiving.add_argument("--archive", metavar="DIR", help="keep every page and feed fetched in WARC files in DIR (default: the feeds file's archive)")
-    reports = argparse.ArgumentParser(add_help=False)
-    reports.add_argument("--summary", metavar="FILE", help="write a JSON summary of the run to FILE (replaced atomically)")
-    reports.add_argument("--metrics", metavar="FILE", help="write the run's metrics to FILE, in node exporter's textfile format (*.prom)")
+    from .parser import build
 
-    parser = argparse.ArgumentParser(prog="scraper", description="Mirror CNA's news into a Jekyll site.")
-    parser.add_argument("--version", action="version", version=f"scraper {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("fetch", parents=[common], help="print the post for one article of any site; writes nothing")
-    p.add_argument("url", metavar="URL", help="the article's URL (CNA's or any other http(s) page)")
-    p.add_argument("--site", metavar="NAME", help="the source's name for a page of another site (author, tags, categories), as a feed's site:")
-    p.add_argument("--html", metavar="FILE", help="read the page from FILE instead of the network")
-    p.add_argument("--archive", metavar="DIR", help="keep the page fetched in WARC files in DIR")
-    p.set_defaults(func=cmd_fetch)
-
-    p = sub.add_parser("poll", parents=[common, with_output, archiving, reports], help="one cron pass: new articles from every feed")
-    p.add_argument("--dry-run", action="store_true", help="list what would be written; write nothing")
-    p.add_argument("--retry-failed", action="store_true", help="give articles that were given up on a fresh set of attempts")
-    p.set_defaults(func=cmd_poll)
-
-    p = sub.add_parser("backfill", parents=[common, with_output, archiving, reports], help="write older articles of a date range")
-    p.add_argument("--since", metavar="DATE", help="first day, YYYY-MM-DD (Asia/Taipei)")
-    p.add_argument("--until", metavar="DATE", help="last day, YYYY-MM-DD (default: today)")
-    p.add_argument("--urls", metavar="FILE", help="article URLs, one a line ('-' for standard input)")
-    p.add_argument("--category", metavar="SLUG", action="append", help="keep only this section (e.g. aopl); repeatable")
-    p.add_argument("--include-truncated", action="store_true", help="also write old articles CNA truncated (已過查詢時效)")
-    p.add_argument("--max-misses", type=int, default=None, metavar="N", help="consecutive missing ids that end a day (default 40)")
-    p.add_argument("--no-sitemaps", action="store_true", help="walk ids only; do not read CNA's news sitemaps")
-    p.add_argument("--dry-run", action="store_true", help="list what would be fetched; write nothing")
-    p.set_defaults(func=cmd_backfill)
-
-    _refresh_parser(sub, [common, with_output, archiving])
-
-    p = sub.add_parser("reindex", parents=[common, with_output], help="rebuild the state from the posts in <output>/_posts")
-    p.set_defaults(func=cmd_reindex)
-
-    p = sub.add_parser("status", parents=[common, with_output], help="what the state holds: articles by status, feeds")
-    p.add_argument("--json", action="store_true", help="the same, as JSON for monitoring")
-    p.set_defaults(func=cmd_status)
-
-    p = sub.add_parser("check", parents=[common], help="read CNA's newest articles with both extractors; exit 1 when they disagree")
-    p.add_argument("files", nargs="*", metavar="FILE", help="saved pages to read instead of the feeds' newest articles")
-    p.add_argument("-n", type=int, default=5, metavar="N", help="how many of the newest articles (default 5)")
-    p.set_defaults(func=cmd_check)
-
-    p = sub.add_parser("init", help="write the Jekyll site skeleton into DIR; never overwrites a file")
-    p.add_argument("dir", metavar="DIR", help="the output folder (created if missing)")
-    p.set_defaults(func=cmd_init, verbose=0, quiet=False)
-    return parser
+    return build()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -317,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _setup_logging(args.verbose, args.quiet)
     try:
-        code: int = args.func(args)
+        code: int = COMMANDS.get(args.run, cmd_feeds)(args)
         return code
     except ConfigError as exc:
         print(f"scraper: {exc}", file=sys.stderr)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from . import posts, schedule
+from . import posts, schedule, stats
 from .archive import Archive
+from .columns import rows
 from .config import Config, HttpConfig
 from .errors import ConfigError, FetchError
 from .http import Http
@@ -79,29 +81,57 @@ def rebuild(config: Config) -> tuple[int, list[str]]:
 STATUSES = ("written", "pending", "failed", "skipped")
 
 
+def _iso(stamp: float | None) -> str | None:
+    return schedule.iso(stamp) if stamp else None
+
+
+def _feeds_data(config: Config, state: State, now: float) -> list[dict[str, Any]]:
+    """Every feed of feeds.yaml, then any feed in trouble that the file no longer lists."""
+    out = [
+        {
+            "name": v.name,
+            "url": v.url,
+            "state": v.condition,
+            "last_success": _iso(v.last_ok),
+            "next_check": _iso(v.next_check),  # None: the next run
+            "next_attempt": _iso(v.next_check),  # the same; the name of earlier versions
+            "items_seen": v.seen,
+            "items_written": v.written,
+            "failures": v.failures,
+            "gone": v.gone,
+            "redirect": v.redirect,
+            "last_error": v.last_error,
+        }
+        for v in stats.feed_views(state, config.feeds, now)
+    ]
+    listed = {f.url for f in config.feeds}
+    for f in state.troubled_feeds():
+        if f.url not in listed:
+            nxt = f.next_attempt if f.next_attempt > now and not f.gone else None
+            out.append({"name": None, "url": f.url, "state": "not in feeds.yaml", "last_success": None, "next_check": _iso(nxt), "next_attempt": _iso(nxt), "items_seen": None, "items_written": None,
+                        "failures": f.failures, "gone": f.gone, "redirect": f.redirect, "last_error": f.last_error})  # fmt: skip
+    return out
+
+
 def status_data(config: Config, now: float) -> dict[str, Any]:
-    """What the state holds, as plain values (``scraper status --json``): articles by
-    status, the latest failed articles, feeds in trouble, hosts that asked us to wait."""
+    """What the state holds, as plain values (``scraper status --json``): articles by status,
+    every feed with its last success and next check, the articles pending or given up on
+    with their last reason, hosts that asked us to wait. Times are UTC (``…Z``)."""
     state = State(config.state_path, readonly=True)
     try:
         counts = state.counts()
-        names = {f.url: f.name for f in config.feeds}
+        waiting = stats.waiting(state)
         return {
             "state": str(config.state_path),
             "schema_version": state.version(),
+            "timezone": config.timezone,
             "articles": {k: counts.get(k, 0) for k in (*STATUSES, *sorted(set(counts) - set(STATUSES)))},
-            "failed_articles": [{"id": r.article_id, "url": r.url, "attempts": r.attempts, "reason": r.reason} for r in state.failed()],
-            "feeds": [
-                {
-                    "name": names.get(f.url),
-                    "url": f.url,
-                    "failures": f.failures,
-                    "next_attempt": schedule.iso(f.next_attempt) if f.next_attempt > now and not f.gone else None,
-                    "gone": f.gone,
-                    "redirect": f.redirect,
-                    "last_error": f.last_error,
-                }
-                for f in state.troubled_feeds()
+            "feeds": _feeds_data(config, state, now),
+            "failed_articles": [{"id": w.article_id, "url": w.url, "attempts": w.attempts, "reason": w.reason} for w in waiting if w.status == "failed"],
+            "pending_articles": [
+                {"id": w.article_id, "url": w.url, "attempts": w.attempts, "reason": w.reason, "next_attempt": _iso(w.next_attempt if w.next_attempt > now else None)}
+                for w in waiting
+                if w.status == "pending"
             ],
             "host_pauses": [{"host": host, "until": schedule.iso(until)} for host, until in sorted(state.host_pauses(now).items())],
         }
@@ -109,17 +139,33 @@ def status_data(config: Config, now: float) -> dict[str, Any]:
         state.close()
 
 
+def _local(iso: str | None, zone: tzinfo, default: str = "-") -> str:
+    """A UTC time of ``status_data`` in the site's zone, to the minute."""
+    if iso is None:
+        return default
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
 def status(config: Config, now: float | None = None) -> list[str]:
-    """Lines describing the state (``scraper status``): the same facts as ``status_data``."""
+    """Lines describing the state (``scraper status``): the same facts as ``status_data``,
+    times in the site's zone (feeds.yaml ``timezone:``)."""
     data = status_data(config, time.time() if now is None else now)
-    lines = [f"state {data['state']} (schema version {data['schema_version']})", "articles " + " ".join(f"{k}={n}" for k, n in data["articles"].items())]
+    zone = config.zone
+    lines = [f"state {data['state']} (schema version {data['schema_version']}; times in {config.timezone})", "articles " + " ".join(f"{k}={n}" for k, n in data["articles"].items())]
+    table = [["feed", "state", "last success", "next check", "seen", "written", "url"]]
+    for f in data["feeds"]:
+        seen = "-" if f["items_seen"] is None else str(f["items_seen"])
+        written = "-" if f["items_written"] is None else str(f["items_written"])
+        nxt = "never (gone)" if f["gone"] else _local(f["next_check"], zone, "next run")
+        table.append([f["name"] or "-", f["state"], _local(f["last_success"], zone), nxt, seen, written, f["url"]])
+    lines += rows(table)
+    for f in data["feeds"]:
+        if f["last_error"]:
+            lines.append(f"feed {f['name'] or f['url']}: last error: {f['last_error']}" + (f"; moved to {f['redirect']}" if f["redirect"] else ""))
     for row in data["failed_articles"]:
         lines.append(f"failed {row['id']} {row['url']} attempts={row['attempts']} reason={row['reason']}")
-    for feed in data["feeds"]:
-        name = f"{feed['name']} ({feed['url']})" if feed["name"] else f"{feed['url']} (not in {config.path.name})"
-        lines.append(
-            f"feed {name} failures={feed['failures']} next_attempt={feed['next_attempt'] or '-'} gone={feed['gone']} redirect={feed['redirect'] or '-'} last_error={feed['last_error'] or '-'}"
-        )
+    for row in data["pending_articles"]:
+        lines.append(f"pending {row['id']} {row['url']} attempts={row['attempts']} next={_local(row['next_attempt'], zone, 'next run')} reason={row['reason'] or 'not fetched yet'}")
     for pause in data["host_pauses"]:
-        lines.append(f"host {pause['host']} paused until {pause['until']}")
+        lines.append(f"host {pause['host']} paused until {_local(pause['until'], zone)}")
     return lines

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -24,6 +25,7 @@ DEFAULT_USER_AGENT = "cna-jekyll-scraper/0.1 (Jekyll news mirror; python-httpx)"
 CONTENT_MODES = ("auto", "page", "feed")
 PHOTO_MODES = ("link", "mirror")
 UPDATE_MODES = ("keep", "rewrite")
+DEFAULT_ZONE = "Asia/Taipei"  # CNA's own clock
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,12 @@ class Config:
     backfill: BackfillConfig = field(default_factory=BackfillConfig)
     photos: str = "link"  # link: posts point at the source's photos; mirror: a local copy
     archive: Path | None = None  # a folder of WARC files keeping every page and feed fetched
+    timezone: str = DEFAULT_ZONE  # the site's zone: every date on the command line, times printed by status
+    then: str | None = None  # a shell command run after a poll that changed posts (``poll --then``)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     def photos_for(self, source: str) -> str:
         """The photo mode of an article found by ``source`` (a feed's URL, or a backfill)."""
@@ -120,7 +128,7 @@ class Config:
         return dataclasses.replace(self, archive=archive)
 
 
-TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "feed_backoff", "backfill", "photos", "archive"}
+TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "feed_backoff", "backfill", "photos", "archive", "timezone", "then"}
 FEED_KEYS = {"name", "url", "site", "content", "photos", "updates", "rules"}
 RULE_SELECTORS = ("title", "body", "time", "photos")
 RULE_KEYS = (*RULE_SELECTORS, "drop")
@@ -176,6 +184,21 @@ def check_str(where: _Where, key: str, value: object) -> str:
     if "\x00" in value:
         raise where.error(key, "must not hold a NUL character")
     return value.strip()
+
+
+def zone_named(name: str) -> ZoneInfo | None:
+    """The IANA zone ``name`` (``Asia/Taipei``, ``UTC``), or None when there is no such zone."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def check_zone(where: _Where, key: str, value: object) -> str:
+    name = check_str(where, key, value)
+    if zone_named(name) is None:
+        raise where.error(key, f"{name!r} is no IANA time zone (e.g. Asia/Taipei, Europe/Berlin, UTC)")
+    return name
 
 
 def _check_choice(where: _Where, key: str, value: object, choices: tuple[str, ...]) -> str:
@@ -257,6 +280,10 @@ def parse(text: str, path: Path) -> Config:
     for k in ("article_backoff", "feed_backoff"):
         if k in data:
             counts[k] = float(_check_number(where, k, data[k], float))
+    if "timezone" in data:
+        counts["timezone"] = check_zone(where, "timezone", data["timezone"])
+    if data.get("then") is not None:
+        counts["then"] = check_str(where, "then", data["then"])
     return Config(path=path, site=site, output=output, feeds=feeds, http=http, state=state, archive=archive, **counts)
 
 

@@ -39,6 +39,7 @@ class FeedResult:
     entries: tuple[Job, ...]
     skipped: tuple[str, ...]  # one line per item not taken, for the log
     warning: str | None  # set when the feed is malformed but usable
+    title: str = ""  # the channel's own title
 
 
 def _published(entry: feedparser.FeedParserDict) -> datetime | None:
@@ -159,7 +160,7 @@ def parse(data: bytes, feed_url: str, now: datetime, content_type: str | None = 
         contents = strip_common_footer([e.content for e in entries])
         entries = [dataclasses.replace(e, content=c) if c != e.content else e for e, c in zip(entries, contents, strict=True)]
     warning = f"malformed feed, {len(parsed.entries)} items used anyway ({_bozo(parsed)})" if parsed.bozo and parsed.entries else None
-    return FeedResult(tuple(entries), tuple(skipped), warning)
+    return FeedResult(tuple(entries), tuple(skipped), warning, " ".join(str(parsed.feed.get("title") or "").split()))
 
 
 def descriptions(data: bytes, feed_url: str) -> dict[str, str]:

@@ -98,6 +98,7 @@ class RunReport:
     feeds_polled: int = 0
     feeds_failed: int = 0
     written: int = 0
+    rewritten: int = 0  # written posts rendered again in place (updates: rewrite)
     failed: int = 0
     skipped: int = 0
     unchanged: int = 0
@@ -109,8 +110,15 @@ class RunReport:
     errors: list[str] = field(default_factory=list)
     per_host: dict[str, tuple[int, int]] = field(default_factory=dict)  # host -> (requests sent, bytes read)
     state_counts: dict[str, int] = field(default_factory=dict)  # the state's articles by status, after the run
+    totals: dict[tuple[str, str], float] = field(default_factory=dict)  # (name, host or '') -> the state's total across runs
+    then_status: int | None = None  # the exit status of the command run after the run (poll --then); None: not run
     started: float = 0.0  # seconds since the epoch; set by whoever times the run (the CLI)
     finished: float = 0.0
+
+    @property
+    def changed_posts(self) -> int:
+        """Posts this run wrote or rewrote: what a site build after the run has to show."""
+        return self.written + self.rewritten
 
     @property
     def ok(self) -> bool:

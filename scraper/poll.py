@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from . import feeds, schedule, skeleton
+from . import feeds, schedule, skeleton, stats
 from .config import Config, FeedConfig
 from .feedpass import FeedPass, Polled, label
 from .http import Http
@@ -60,6 +62,7 @@ def _rewrite(config: Config, state: State, files: PostFiles, http: Http, correct
     done = Refresher(config, state, files, http).run(state.written(ids=list(corrected)))
     for aid in done.rewritten + done.unchanged + [line.split(":", 1)[0] for line in done.left_alone]:
         state.set_title(aid, corrected[aid])
+    report.rewritten += len(done.rewritten)
     for aid in done.rewritten:
         log.info("updated id=%s title=%s", aid, corrected[aid])
     for line in done.left_alone:
@@ -107,8 +110,12 @@ def poll(
     clock: Callable[[], float] = time.time,
     out: Callable[[str], None] = print,
     report: RunReport | None = None,
+    then: str | None = None,
 ) -> RunReport:
     """One cron pass over every feed of ``config``.
+
+    ``then`` (else the config's ``then:``) is a shell command run after a run that wrote or
+    rewrote posts, while the run still holds the folder's lock (see ``run_then``).
 
     ``interactive``: a person is watching (the CLI passes whether standard error is a
     terminal), so a run that reaches no feed says so at once rather than after
@@ -132,8 +139,36 @@ def poll(
             if corrected:
                 _rewrite(config, state, files, http, corrected, report)
             state.save_host_pauses(http.pauses())
+            report.per_host.update({host: (n, size) for host, (n, size) in http.per_host.items()})  # the counts so far, for the totals
+            stats.add_totals(state, report, "poll")
         report.state_counts = state.counts()
+        report.totals = stats.totals(state, "poll")
+        if not dry_run:
+            skeleton.warn_no_url(config.output)
+            run_then(then or config.then, report, config)
     return report
+
+
+def run_then(command: str | None, report: RunReport, config: Config) -> None:
+    """Run ``command`` through the shell after a run that changed posts, never after one that
+    changed nothing. Its output goes where the scraper's goes; a non-zero exit status is one
+    error line and makes the run's status 1. The environment names the site
+    (``SCRAPER_OUTPUT``) and how many posts changed (``SCRAPER_CHANGED``)."""
+    if not command or not report.changed_posts:
+        return
+    env = {**os.environ, "SCRAPER_OUTPUT": str(config.output), "SCRAPER_CHANGED": str(report.changed_posts)}
+    log.info("then command=%s changed=%d", command, report.changed_posts)
+    try:
+        code = subprocess.run(command, shell=True, env=env, stdin=subprocess.DEVNULL, check=False).returncode
+    except OSError as exc:
+        code = 127
+        log.debug("then: %s", exc)
+    report.then_status = code
+    if code != 0:
+        what = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+        line = f"--then command failed ({what}) after {report.changed_posts} posts changed: {command}"
+        report.errors.append(line)
+        log.error("%s", line)
 
 
 def _read_feeds(stage: FeedPass, clock: Callable[[], float]) -> dict[str, str]:
@@ -142,17 +177,23 @@ def _read_feeds(stage: FeedPass, clock: Callable[[], float]) -> dict[str, str]:
     state, config = stage.state, stage.config
     listed: set[str] = set()
     corrected: dict[str, str] = {}
+    answered: list[str] = []
     for feed, polled in stage.polled(datetime.fromtimestamp(clock(), UTC)):
+        answered.append(feed.url)
         known = state.known(e.article_id for e in polled.entries)
         fresh = [_as_job(e, feed) for e in polled.entries if e.article_id not in known and e.article_id not in listed]
         listed.update(e.article_id for e in fresh)
         _say_content(feed, fresh)
         if stage.dry_run:
             for job in fresh:
-                stage.out(f"would write {job.article_id} {job.url} {job.title}")
+                # Only the feed's own text is known to be written; a page is read first, and the
+                # real run skips one that is no article (CNA's truncated pages, a not-found page).
+                stage.out(f"{'would write' if job.content is not None else 'would fetch'} {job.article_id} {job.url} {job.title}")
             continue
         if feed.updates == "rewrite":
             corrected.update(_corrected(state, polled.entries, known))
         _save(state, feed, polled, known, fresh, clock(), config)
+    if not stage.dry_run:
+        stats.mark_seen(state, answered, clock())
     stage.say_failures()
     return corrected

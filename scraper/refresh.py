@@ -15,7 +15,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import time as day_time
 
 from . import posts
 from .archive import latest_responses
@@ -121,15 +122,21 @@ def _relinked(article: Article, photos: Photos, when: datetime) -> Article:
     return dataclasses.replace(article, body_html=photos.mirror(article.body_html, when).body_html)
 
 
-def choose(state: State, *, ids: list[str], since: date | None, until: date | None, fallback: bool) -> list[WrittenRow]:
+def day_bounds(since: date | None, until: date | None, zone: tzinfo) -> tuple[str | None, str | None]:
+    """Days of ``zone`` as UTC instants, ``YYYY-MM-DD HH:MM:SS``: from the start of ``since``
+    up to (not including) the start of the day after ``until``."""
+
+    def start(day: date) -> str:
+        return datetime.combine(day, day_time.min, zone).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+    return (start(since) if since else None, start(until + timedelta(days=1)) if until else None)
+
+
+def choose(state: State, *, ids: list[str], since: date | None, until: date | None, fallback: bool, zone: tzinfo = UTC) -> list[WrittenRow]:
     if not ids and since is None and not fallback:
         raise ConfigError("refresh needs --fallback, --ids ID... or --since DATE")
-    return state.written(
-        ids=ids,
-        extractor="fallback" if fallback else None,
-        since=since.isoformat() if since else None,
-        until=until.isoformat() if until else None,
-    )
+    start, end = day_bounds(since, until, zone)
+    return state.written(ids=ids, extractor="fallback" if fallback else None, since=start, until=end)
 
 
 def refresh(
@@ -153,7 +160,7 @@ def refresh(
         with files.lock("refresh"):
             state = State(config.state_path)
             try:
-                rows = choose(state, ids=ids or [], since=since, until=until, fallback=fallback)
+                rows = choose(state, ids=ids or [], since=since, until=until, fallback=fallback, zone=config.zone)
                 done = Refresher(config, state, files, client, force=force).run(rows)
                 done.failed += [f"{aid}: no written article has this id" for aid in dict.fromkeys(ids or []) if aid not in {r.job.article_id for r in rows}]
                 return done

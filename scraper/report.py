@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from . import atomic
-from .errors import ScraperError
+from .errors import ConfigError, ScraperError
 from .models import RunReport
 from .schedule import iso
 
@@ -44,10 +44,18 @@ def summary(command: str, report: RunReport, exit_status: int) -> dict[str, Any]
             "fallback": report.fallback,
         },
         "hosts": {host: {"requests": n, "bytes": size} for host, (n, size) in sorted(report.per_host.items())},
+        "then_exit_status": report.then_status,  # poll --then: None when it did not run
         "errors": list(report.errors),
         "given_up": list(report.gave_up),
         "state_articles": dict(sorted(report.state_counts.items())),
     }
+
+
+def check_metrics_name(path: Path) -> None:
+    """node exporter's textfile collector reads ``*.prom`` files only: another name would be
+    written and never read, so it is refused before the run starts."""
+    if path.suffix != ".prom":
+        raise ConfigError(f"--metrics {path}: the name must end in .prom (node exporter's textfile collector reads no other file)")
 
 
 def _replaceable(path: Path, what: str) -> None:
@@ -67,6 +75,20 @@ def write_summary(path: Path, command: str, report: RunReport, exit_status: int)
         raise ScraperError(f"{path}: cannot write the run summary: {exc.strerror or exc}") from exc
 
 
+COUNTER_DOCS = {
+    "articles_written": "Articles written as posts, across runs",
+    "articles_skipped": "Articles skipped for good (truncated, not an article, off-site), across runs",
+    "articles_failed": "Failed fetches of articles (retried on later runs), across runs",
+    "articles_given_up": "Articles given up on (failed max_attempts times), across runs",
+    "articles_deferred": "Articles put off because their host asked us to wait, across runs",
+    "articles_fallback": "Articles written from a fallback extractor's text, across runs",
+    "feeds_polled": "Feed requests, across runs",
+    "feeds_unchanged": "Feed requests answered 304 Not Modified, across runs",
+    "feeds_failed": "Feed requests that failed, across runs",
+    "runs": "Runs that recorded their figures in the state",
+}
+
+
 class _Snapshot(Collector):
     """The figures of one run; the textfile collector serves them until the next run."""
 
@@ -76,35 +98,42 @@ class _Snapshot(Collector):
         self.exit_status = exit_status
 
     def collect(self) -> Iterator[Metric]:
-        r, labels, values = self.report, ["command"], [self.command]
-        counters = (
-            ("articles_written", "Articles written as posts in the last run", r.written),
-            ("articles_skipped", "Articles skipped for good in the last run (truncated, not an article, off-site)", r.skipped),
-            ("articles_failed", "Articles that failed in the last run (retried on later runs)", r.failed),
-            ("articles_given_up", "Articles given up on in the last run (failed max_attempts times)", len(r.gave_up)),
-            ("articles_deferred", "Articles put off in the last run because their host asked us to wait", r.deferred),
-            ("articles_fallback", "Articles written from a fallback extractor's text in the last run", r.fallback),
-            ("feeds_polled", "Feeds requested in the last run", r.feeds_polled),
-            ("feeds_unchanged", "Feeds that answered 304 Not Modified in the last run", r.unchanged),
-            ("feeds_failed", "Feeds that failed in the last run", r.feeds_failed),
-        )
-        for name, doc, value in counters:
-            family = CounterMetricFamily(f"scraper_{name}", doc, labels=labels)
-            family.add_metric(values, value)
+        yield from self._counters()
+        yield from self._gauges()
+
+    def _counters(self) -> Iterator[Metric]:
+        """The totals across runs, from the state: counters that only grow (``_total``)."""
+        totals, command = self.report.totals, [self.command]
+        for name, doc in COUNTER_DOCS.items():
+            family = CounterMetricFamily(f"scraper_{name}", doc, labels=["command"])
+            family.add_metric(command, totals.get((name, ""), 0.0))
             yield family
-        requests = CounterMetricFamily("scraper_requests", "HTTP requests sent in the last run, by host", labels=[*labels, "host"])
-        read = CounterMetricFamily("scraper_bytes_read", "Response body bytes read (as sent, before decoding) in the last run, by host", labels=[*labels, "host"])
-        for host, (n, size) in sorted(r.per_host.items()):
-            requests.add_metric([*values, host], n)
-            read.add_metric([*values, host], size)
-        yield requests
-        yield read
-        gauges: tuple[tuple[str, str, float], ...] = (
+        for name, doc in (("requests", "HTTP requests sent, by host, across runs"), ("bytes_read", "Response body bytes read (as sent, before decoding), by host, across runs")):
+            family = CounterMetricFamily(f"scraper_{name}", doc, labels=["command", "host"])
+            for (kind, host), value in sorted(totals.items()):
+                if kind == name:
+                    family.add_metric([*command, host], value)
+            yield family
+
+    def _gauges(self) -> Iterator[Metric]:
+        """The last run's own figures: gauges, no ``_total``."""
+        r, labels, values = self.report, ["command"], [self.command]
+        last_run: tuple[tuple[str, str, float], ...] = (
+            ("last_run_articles_written", "Articles written as posts in the last run", r.written),
+            ("last_run_articles_rewritten", "Written posts rendered again in the last run (updates: rewrite)", r.rewritten),
+            ("last_run_articles_skipped", "Articles skipped for good in the last run (truncated, not an article, off-site)", r.skipped),
+            ("last_run_articles_failed", "Articles that failed in the last run (retried on later runs)", r.failed),
+            ("last_run_articles_given_up", "Articles given up on in the last run (failed max_attempts times)", len(r.gave_up)),
+            ("last_run_articles_deferred", "Articles put off in the last run because their host asked us to wait", r.deferred),
+            ("last_run_articles_fallback", "Articles written from a fallback extractor's text in the last run", r.fallback),
+            ("last_run_feeds_polled", "Feeds requested in the last run", r.feeds_polled),
+            ("last_run_feeds_unchanged", "Feeds that answered 304 Not Modified in the last run", r.unchanged),
+            ("last_run_feeds_failed", "Feeds that failed in the last run", r.feeds_failed),
             ("last_run_timestamp_seconds", "When the last run ended, in seconds since the epoch", r.finished),
             ("last_run_duration_seconds", "How long the last run took", max(0.0, r.finished - r.started)),
             ("last_run_exit_status", "The last run's exit status (0 all good, 1 items failed, 2 configuration, 4 output or state unusable, 130 interrupted)", self.exit_status),
         )
-        for name, doc, reading in gauges:
+        for name, doc, reading in last_run:
             gauge = GaugeMetricFamily(f"scraper_{name}", doc, labels=labels)
             gauge.add_metric(values, reading)
             yield gauge
@@ -123,6 +152,7 @@ def metrics_registry(command: str, report: RunReport, exit_status: int) -> Colle
 
 def write_metrics(path: Path, command: str, report: RunReport, exit_status: int) -> None:
     """Write the metrics to ``path`` in the textfile format (node exporter reads ``*.prom``)."""
+    check_metrics_name(path)
     _replaceable(path, "metrics")
     try:
         write_to_textfile(str(path), metrics_registry(command, report, exit_status))

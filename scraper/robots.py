@@ -41,7 +41,7 @@ class Robots:
         origin = f"{parts.scheme}://{parts.netloc}"
         rules = self._rules(origin)
         if isinstance(rules, FetchError):
-            raise FetchError(url, f"robots.txt of {origin} cannot be read now ({rules.reason}); tried again later", transient=True)
+            raise FetchError(url, f"robots.txt of {origin} cannot be read now ({rules.reason})", transient=True)
         if not allowed(rules, url, self.http.config.user_agent):
             raise RobotsDenied(url, f"robots.txt of {origin} disallows it for our User-Agent")
 

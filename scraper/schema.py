@@ -39,4 +39,10 @@ UPDATE articles SET url = 'https://www.cna.com.tw/news/aall/' || id || '.aspx'
 V3 = """
 CREATE TABLE IF NOT EXISTS notices (name TEXT PRIMARY KEY, said REAL NOT NULL);
 """
-VERSION = 3
+# Version 4: totals across runs (the metrics' counters only grow), by name and label
+# (the host of a per-host figure, else '').
+V4 = """
+CREATE TABLE IF NOT EXISTS totals (name TEXT NOT NULL, label TEXT NOT NULL DEFAULT '', value REAL NOT NULL, PRIMARY KEY (name, label));
+CREATE INDEX IF NOT EXISTS articles_source ON articles (source, status);
+"""
+VERSION = 4

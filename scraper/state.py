@@ -20,7 +20,7 @@ from pathlib import Path
 from . import schedule
 from .errors import StoreError
 from .models import Job
-from .schema import V1, V1_LATE_COLUMNS, V2, V3, VERSION
+from .schema import V1, V1_LATE_COLUMNS, V2, V3, V4, VERSION
 
 _JOB_COLUMNS = "id, url, source, title, published, site, author, content, guid, attempts"
 
@@ -188,6 +188,10 @@ class State:
                         self.execute(statement)
             if version < 3:
                 self.execute(V3)
+            if version < 4:
+                for statement in V4.split(";"):
+                    if statement.strip():
+                        self.execute(statement)
             self.execute(f"PRAGMA user_version = {VERSION}")
 
     # ---------------------------------------------------------------- articles
@@ -274,10 +278,11 @@ class State:
         )
 
     def written(self, *, ids: Sequence[str] = (), extractor: str | None = None, since: str | None = None, until: str | None = None) -> list[WrittenRow]:
-        """Written articles, chosen by id, by the extractor that wrote them, or by day (YYYY-MM-DD, UTC)."""
-        day = "substr(coalesce(published, datetime(first_seen, 'unixepoch')), 1, 10)"
+        """Written articles, chosen by id, by the extractor that wrote them, or by time: ``since``
+        (included) and ``until`` (excluded) are UTC instants, ``YYYY-MM-DD HH:MM:SS``."""
+        when = "coalesce(datetime(published), datetime(first_seen, 'unixepoch'))"
         where, params = ["status = 'written'", "path IS NOT NULL"], []
-        for sql, value in ((f"id IN ({','.join('?' * len(ids))})", list(ids) or None), ("extractor = ?", extractor), (f"{day} >= ?", since), (f"{day} <= ?", until)):
+        for sql, value in ((f"id IN ({','.join('?' * len(ids))})", list(ids) or None), ("extractor = ?", extractor), (f"{when} >= ?", since), (f"{when} < ?", until)):
             if value is not None:
                 where.append(sql)
                 params += value if isinstance(value, list) else [value]

@@ -83,7 +83,7 @@ def config(tmp: Path, feeds: list[tuple[str, str]], **top: object) -> Path:
     site = tmp / str(data["output"])  # a Jekyll site, as `scraper init` leaves one
     if not (site / "_config.yml").exists():
         site.mkdir(parents=True, exist_ok=True)
-        (site / "_config.yml").write_text("title: test site\n", encoding="utf-8")
+        (site / "_config.yml").write_text("title: test site\nurl: https://mirror.example.org\n", encoding="utf-8")
     return path
 
 

@@ -13,11 +13,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from scraper.cli import main
+from scraper.columns import width
 from scraper.config import load
 from scraper.poll import poll as poll_run
 from scraper.postfiles import PostFiles
@@ -105,7 +107,7 @@ def test_one_feed_that_answers_means_the_network_is_up(server: Server, corpus: P
     server.feed("/feed", rss(*good_items(local)))
     cfg = config(tmp_path, [("國際", server.url("/feed")), ("兩岸", f"{NOWHERE}/mainland")], report_after=1)
     report = poll_run(load(cfg), interactive=True)
-    (failing,) = status_json(cfg)["feeds"]
+    (failing,) = [f for f in status_json(cfg)["feeds"] if f["failures"]]
     assert report.errors == [f"feed 兩岸 ({NOWHERE}/mainland) failed 1 runs in a row: {failing['last_error']}"]
     assert len(posts_in(tmp_path)) == len(local)
 
@@ -137,7 +139,7 @@ def test_dry_run_says_which_feeds_it_skips_and_why(server: Server, corpus: Path,
         f"skipped feed flaky ({server.url('/flaky')}): backing off after {flaky['failures']} failures until {flaky['next_attempt']}",
         f"skipped feed old ({server.url('/old')}): gone (HTTP 410)",
     ]
-    assert [line.split()[:2] for line in lines[2:]] == [["would", "write"]] and "202308230370" in lines[2]
+    assert [line.split()[:2] for line in lines[2:]] == [["would", "fetch"]] and "202308230370" in lines[2]
 
 
 # ---------------------------------------------------------------- fetch of a mismatched or truncated page
@@ -215,7 +217,10 @@ def test_summary_and_metrics_tell_what_the_run_did(server: Server, corpus: Path,
     hits = sum(server.hits.values())
     code, _, err = scraper("poll", "--config", str(cfg), "--summary", str(summary), "--metrics", str(prom))
     again = json.loads(summary.read_text(encoding="utf-8"))
-    assert code == 0 and again["articles"]["written"] == 0 and metrics(prom)[("scraper_articles_written_total", ())] == 0  # per run, not since ever
+    m2 = metrics(prom)
+    assert code == 0 and again["articles"]["written"] == 0 and m2[("scraper_last_run_articles_written", ())] == 0  # the gauge: this run
+    assert m2[("scraper_articles_written_total", ())] == written and m2[("scraper_runs_total", ())] == 2  # the counters: kept in the state, they only grow
+    assert m2[("scraper_requests_total", (("host", "127.0.0.1"),))] == sum(server.hits.values())
     assert again["hosts"]["127.0.0.1"]["requests"] == sum(server.hits.values()) - hits
 
 
@@ -285,19 +290,35 @@ def test_status_json_holds_what_status_prints(server: Server, corpus: Path, tmp_
     assert data["articles"] == {"written": len(local), "pending": 1, "failed": 1, "skipped": 0}
     (failed,) = data["failed_articles"]
     assert failed["id"] == "202312050001" and failed["attempts"] == 1 and "HTTP 404" in failed["reason"]
-    (flaky,) = data["feeds"]
-    assert (flaky["name"], flaky["url"], flaky["failures"], flaky["gone"]) == ("flaky", server.url("/flaky"), 1, False)
+    feed, flaky, busy_feed = data["feeds"]  # every feed of feeds.yaml, healthy ones too, in its order
+    assert (feed["name"], feed["state"], feed["items_seen"], feed["items_written"], feed["last_error"]) == ("國際", "ok", len(local) + 1, len(local), None)
+    assert datetime.strptime(feed["last_success"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) <= datetime.now(UTC)
+    assert (flaky["name"], flaky["url"], flaky["failures"], flaky["gone"], flaky["state"], flaky["last_success"]) == ("flaky", server.url("/flaky"), 1, False, "failing (1 in a row)", None)
     assert flaky["last_error"] == f"{server.url('/flaky')}: HTTP 502"
+    assert (busy_feed["name"], busy_feed["items_seen"], busy_feed["items_written"]) == ("busy", 1, 0)
+    (pending,) = data["pending_articles"]
+    assert pending["id"] == "202312050002" and pending["attempts"] == 0 and pending["reason"] is None  # put off by its host: not a failure
     (pause,) = data["host_pauses"]
     assert pause["host"] == "localhost" and datetime.strptime(pause["until"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) > datetime.now(UTC)
     code, out, _ = scraper("status", "--config", str(cfg))
     assert code == 0
-    assert out.splitlines() == [
-        f"state {data['state']} (schema version {VERSION})",
-        f"articles written={len(local)} pending=1 failed=1 skipped=0",
+    lines = out.splitlines()
+    taipei = ZoneInfo("Asia/Taipei")
+
+    def in_taipei(iso: str) -> str:
+        return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).astimezone(taipei).strftime("%Y-%m-%d %H:%M")
+
+    assert lines[:2] == [f"state {data['state']} (schema version {VERSION}; times in Asia/Taipei)", f"articles written={len(local)} pending=1 failed=1 skipped=0"]
+    header, *feed_rows = lines[2:6]
+    assert header.split() == ["feed", "state", "last", "success", "next", "check", "seen", "written", "url"]
+    assert [r.split("  ")[0] for r in feed_rows] == ["國際", "flaky", "busy"]
+    assert in_taipei(feed["last_success"]) in feed_rows[0] and feed_rows[0].endswith(server.url("/feed"))
+    assert {width(r[: r.index("http")]) for r in feed_rows} == {width(header[: header.index("url")])}  # the url column lines up beside Chinese names
+    assert lines[6:] == [
+        f"feed flaky: last error: {flaky['last_error']}",
         f"failed 202312050001 {failed['url']} attempts=1 reason={failed['reason']}",
-        f"feed flaky ({server.url('/flaky')}) failures=1 next_attempt=- gone=False redirect=- last_error={flaky['last_error']}",
-        f"host localhost paused until {pause['until']}",
+        f"pending 202312050002 {pending['url']} attempts=0 next=next run reason=not fetched yet",
+        f"host localhost paused until {in_taipei(pause['until'])}",
     ]
 
 
@@ -307,7 +328,8 @@ def test_summary_and_metrics_never_replace_a_device_or_a_link(tmp_path: Path, ca
     cfg = config(tmp_path, [("f", "http://127.0.0.1:9/feed")])
     (tmp_path / "target").write_text("keep", encoding="utf-8")
     (tmp_path / "link.json").symlink_to(tmp_path / "target")
-    assert cli_main(["poll", "--config", str(cfg), "--summary", str(tmp_path / "link.json"), "--metrics", "/dev/null"]) == 1
+    (tmp_path / "null.prom").symlink_to("/dev/null")
+    assert cli_main(["poll", "--config", str(cfg), "--summary", str(tmp_path / "link.json"), "--metrics", str(tmp_path / "null.prom")]) == 1
     err = capsys.readouterr().err
-    assert "link.json: cannot write the run summary: not a regular file" in err and "/dev/null: cannot write the metrics: not a regular file" in err
+    assert "link.json: cannot write the run summary: not a regular file" in err and "null.prom: cannot write the metrics: not a regular file" in err
     assert (tmp_path / "target").read_text(encoding="utf-8") == "keep" and Path("/dev/null").is_char_device()

@@ -132,7 +132,7 @@ def test_dry_run_lists_and_writes_nothing(server: Server, corpus: Path, tmp_path
     cfg, _local = setup_intworld(server, corpus, tmp_path)
     assert poll(cfg, "--dry-run") == 0
     out = capsys.readouterr().out
-    assert out.count("would write ") == 20
+    assert out.count("would fetch ") == 20
     assert posts_in(tmp_path) == [] and server.article_hits() == 0
     assert poll(cfg) == 0
     assert len(posts_in(tmp_path)) == 4

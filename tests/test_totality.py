@@ -302,7 +302,7 @@ def test_dry_run_writes_nothing_at_all(server: Server, corpus: Path, tmp_path: P
     local_new = serve(server, corpus, ("004.html",))
     server.feed("/feed", rss(*good_items(local), *good_items(local_new)))
     proc = subprocess.run([sys.executable, "-m", "scraper", "poll", "--dry-run", "--config", str(cfg)], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert proc.returncode == 0 and proc.stdout.startswith("would write 202308230370 ")
+    assert proc.returncode == 0 and proc.stdout.startswith("would fetch 202308230370 ")
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*")} == snapshot
 
 
@@ -400,7 +400,7 @@ def test_links_with_chinese_or_spaces_keep_their_identity_when_the_state_is_rebu
         encoding="utf-8",
     )
     (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "_config.yml").write_text("title: t\n", encoding="utf-8")
+    (tmp_path / "out" / "_config.yml").write_text("title: t\nurl: https://mirror.example.org\n", encoding="utf-8")
     assert run(cfg) == (0, "")
     first = sorted(p.name for p in posts_in(tmp_path))
     assert len(first) == 4
