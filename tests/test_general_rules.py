@@ -91,6 +91,20 @@ def test_a_time_without_an_offset_is_not_taken_as_an_instant() -> None:
     assert pagemeta.parse_time("2026-12-01T10:55:53.000Z") == datetime(2026, 12, 1, 10, 55, 53, tzinfo=UTC)
 
 
+def test_a_placeholder_structured_date_is_ignored_for_the_next_source() -> None:
+    ld = '<script type=\'application/ld+json\'>{"@type": "NewsArticle", "datePublished": "0001-01-01T00:00:00+00:00"}</script>'
+    assert pagemeta.parse_time("0001-01-01T00:00:00+00:00") is None
+    when = "<time pubdate datetime='2026-12-01T09:15:00Z'>12月1日</time>"
+    assert extract(page(ld, before=when)).published == datetime(2026, 12, 1, 9, 15, tzinfo=UTC)
+    alone = generic.extract(page(ld), "https://news.example.org/bus.html").published
+    assert alone is None or alone.year == 2026  # never fatal: a weaker source, else the feed item's date
+
+
+def test_a_comment_inside_a_sentence_does_not_cut_it() -> None:
+    inside = "<p>市府強調，<!-- ad slot -->充電站將與公車同步啟用，<!--x-->不影響班次。</p>"
+    assert "市府強調，充電站將與公車同步啟用，不影響班次。" in paragraphs(extract(page(TIME, inside=inside)).body_html)
+
+
 # --- photos
 
 
@@ -147,6 +161,24 @@ def test_links_list_after_the_story_goes() -> None:
     body = extract(page(TIME, after=related)).body_html
     assert "延伸閱讀" not in body and "其他交通政策" not in body
     assert paragraphs(body)[-1] == STORY[-1]
+
+
+def test_summary_heading_above_the_story_goes_and_subheadings_stay() -> None:
+    before = "<h2>市府宣布公車全面電動化，五年內完成汰換。</h2>"
+    body = extract(page(TIME, before=before, inside="<h2>業者的疑慮</h2>")).body_html
+    assert "五年內完成汰換。</h2>" not in body and "<h2>業者的疑慮</h2>" in body
+
+
+def test_a_promo_ends_the_story_and_what_follows_it_goes() -> None:
+    after = "<p>Pick Six Newsletter</p><p>Get the day's big stories in your inbox.</p><h3>Another story entirely</h3><p>A short line about it</p>"
+    body = extract(page(TIME, after=after)).body_html
+    assert paragraphs(body) == STORY
+
+
+def test_a_see_also_line_amid_the_story_goes() -> None:
+    inside = "<p>延伸閱讀：<a href='/n/9'>公車司機短缺 業者祭加薪搶人</a></p><p>追蹤我們的粉絲專頁，訂閱電子報</p>"
+    body = extract(page(TIME, inside=inside)).body_html
+    assert paragraphs(body) == STORY
 
 
 story_text = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), min_size=12, max_size=60)

@@ -9,6 +9,7 @@ one site's markup.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from ..page import Element, text_of
@@ -44,6 +45,17 @@ LABEL_MAX = 8  # letters in a label such as 「發表時間：」 or "Updated:"
 LINK_SHARE = 0.6  # a block whose text is this much link text is a list of links
 LISTS = ("ul", "ol")
 HEADINGS = ("h2", "h3", "h4", "h5", "h6")
+# A sentence ends so; a headline, a card title or a label does not.
+SENTENCE_END = (".", "!", "?", "。", "！", "？", "…", "”", '"', "’", "」", "』", "）", ")")
+# Calls to action of promo blocks: newsletters, apps, sharing, comments, subscriptions.
+PROMO = re.compile(
+    r"\b(?:sign(?:ing)? up|subscribe|newsletters?|download (?:our|the) app|click(?:ing)? here|share (?:it|this)|follow us|tell us what you think|thanks for signing up)\b"
+    r"|訂閱|订阅|下載.{0,12}app|下载.{0,12}app|app下載|加入.{0,8}(?:好友|粉絲|粉丝)|按讚|追蹤.{0,8}(?:粉絲|粉丝|ig|facebook)|還想看更多|请继续往下阅读|請繼續往下閱讀",
+    re.I,
+)
+PROMO_MAX = 120  # characters: a promo is a line, a paragraph that names a newsletter is story
+STORY_MIN = 200  # weight of a paragraph that is story, not a card's line (``weight``)
+CARD_LINK_SHARE = 0.8  # a short paragraph this much link is a "see also" card amid the story
 
 
 def key(s: str) -> str:
@@ -84,6 +96,69 @@ def _empty(el: Element) -> bool:
     return el.tag not in ("img", "figure", "hr", "br") and not key(_text(el)) and next(el.iter("img"), None) is None
 
 
+def weight(s: str) -> int:
+    """Length in English letters: a CJK character, about a word, weighs what four letters and a space do."""
+    return sum(4 if "\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" else 1 for ch in s)
+
+
+def is_promo(el: Element) -> bool:
+    words = _text(el)
+    return el.tag not in ("figure", "img") and len(words) <= PROMO_MAX and PROMO.search(words) is not None
+
+
+def is_card(el: Element) -> bool:
+    """A short paragraph that is nearly all one link: a "see also" line amid the story."""
+    if el.tag != "p" or next(el.iter("img"), None) is not None:
+        return False
+    words = _text(el)
+    total = len(key(words))
+    linked = sum(len(key(_text(a))) for a in el.iter("a"))
+    label = (el.text or "").strip()  # 「延伸閱讀：」, "SEE MORE:" before the link
+    if linked and label.endswith((":", "：")) and len(key(label)) <= LABEL_MAX:
+        linked += len(key(label))
+    return total > 0 and len(words) <= PROMO_MAX and linked >= CARD_LINK_SHARE * total
+
+
+def is_standfirst(el: Element) -> bool:
+    """A heading that is a whole sentence: the summary printed above the story."""
+    return el.tag in HEADINGS and _text(el).endswith(SENTENCE_END)
+
+
+def _story_end(blocks: list[Element]) -> int:
+    """Where the story ends: at the first promo after which no story paragraph follows."""
+    last_story = max((i for i, b in enumerate(blocks) if b.tag in ("p", "blockquote") and weight(_text(b)) >= STORY_MIN), default=-1)
+    for i, block in enumerate(blocks):
+        if i > last_story and i > 0 and is_promo(block):
+            return i
+    return len(blocks)
+
+
+def _deduplicated(blocks: list[Element]) -> list[Element]:
+    """Blocks without a repeat of an earlier block's text (a caption printed under every photo)."""
+    seen: set[str] = set()
+    out = []
+    for block in blocks:
+        k = key(_text(block))
+        if len(k) >= LABEL_MAX and k in seen and block.tag not in ("figure", "img"):
+            continue
+        seen.add(k)
+        out.append(block)
+    return out
+
+
+def cut(blocks: list[Element]) -> list[Element]:
+    """The story's boundaries: the summary heading above it, promos and "see also" cards in
+    it, and what follows the first promo after its last paragraph, removed."""
+    blocks = blocks[: _story_end(blocks)]
+    kept = []
+    for i, block in enumerate(blocks):
+        before_story = not any(b.tag == "p" for b in blocks[:i])
+        if (before_story and is_standfirst(block)) or is_promo(block) or is_card(block):
+            continue
+        kept.append(block)
+    return kept
+
+
 def remove(blocks: list[Element]) -> list[Element]:
     """``blocks`` without ad markers and bare labels anywhere, lists above the first
     paragraph (bylines, breadcrumbs, tags), and link lists, headings and labels after the last."""
@@ -91,6 +166,7 @@ def remove(blocks: list[Element]) -> list[Element]:
         for inner in list(block.iter("p", "li", "div")):
             if inner is not block and is_marker(inner) and inner.getparent() is not None:
                 inner.drop_tree()  # type: ignore[attr-defined]
+    blocks = cut(blocks)
     kept: list[Element] = []
     story = 0  # paragraphs of the story seen so far
     for i, block in enumerate(blocks):

@@ -208,12 +208,13 @@ def extract(data: bytes, url: str, charset: str | None = None) -> Article:
         root = lxml.html.document_fromstring(text)
     except (ValueError, lxml.etree.ParserError) as exc:
         raise ExtractError(url, f"the page is not HTML ({exc})") from exc
+    lxml.etree.strip_tags(root, lxml.etree.Comment, lxml.etree.ProcessingInstruction)  # 「a <!-- --> b」 is one sentence
     meta = metas(root)
     title = pagemeta.title_of(root, meta) or url
     published = _published(text, url, root, meta)
     _drop_hidden(root)
     figures = _mark_figures(root, url)
-    html = trafilatura.extract(root, url=url, output_format="html", include_images=True, include_links=True, include_comments=False, fast=True)
+    html = trafilatura.extract(root, url=url, output_format="html", include_images=True, include_links=True, include_comments=False)
     if not html:
         raise NotAnArticle(url, "no article text found on the page")
     blocks = furniture.remove(_put_back(_blocks(html), figures))

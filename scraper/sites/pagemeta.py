@@ -25,6 +25,9 @@ SEPARATORS = (" - ", " | ", " – ", " — ", "_", "｜", " :: ", " · ")
 SITE_NAME_KEYS = ("og:site_name", "application-name", "twitter:app:name:iphone")
 TITLE_KEYS = ("og:title", "twitter:title", "headline")
 # Open Graph, then the common publisher metas; schema.org's name in JSON-LD comes after.
+# No news page predates the web; an earlier structured date (JSON-LD's 「0001-01-01」) is a
+# placeholder, and the next source of the time is read instead.
+EARLIEST_YEAR = 1991
 TIME_KEYS = ("article:published_time", "og:article:published_time", "datePublished", "pubdate", "publishdate", "date", "DC.date.issued", "parsely-pub-date", "sailthru.date")
 
 
@@ -97,7 +100,12 @@ def parse_time(value: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    if parsed.tzinfo is None or not parsed.year >= EARLIEST_YEAR:
+        return None
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):  # 9999-12-31T23:00-05:00
+        return None
 
 
 def json_ld(root: Element, key: str) -> list[object]:
