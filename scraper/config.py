@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -47,6 +48,7 @@ class FeedConfig:
     content: str = "page"  # page | feed | auto (the default for feeds with their own site)
     photos: str | None = None  # link | mirror; None: the top-level setting
     updates: str = "keep"  # keep: the first version stays; rewrite: a changed title renders the post again
+    timezone: str | None = None  # IANA zone of the source's times without an offset; None: inferred from the page
 
 
 SITEMAPS = ("https://www.cna.com.tw/sitemap_fromRemote_cfp.xml", "https://www.cna.com.tw/GoogleNewsSitemap_fromRemote_cfp.xml")
@@ -82,6 +84,10 @@ class Config:
                 return feed.photos
         return self.photos
 
+    def timezone_for(self, source: str) -> str | None:
+        """The ``timezone:`` of the feed an article came from (None: not set, or not from a feed)."""
+        return next((feed.timezone for feed in self.feeds if feed.url == source), None)
+
     def content_for(self, source: str) -> str | None:
         """The ``content:`` mode of the feed an article came from (None: not from a feed of this file)."""
         return next((feed.content for feed in self.feeds if feed.url == source), None)
@@ -114,7 +120,7 @@ class Config:
 
 
 TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "feed_backoff", "backfill", "photos", "archive"}
-FEED_KEYS = {"name", "url", "site", "content", "photos", "updates"}
+FEED_KEYS = {"name", "url", "site", "content", "photos", "updates", "timezone"}
 HTTP_KEYS = {
     "user_agent": str,
     "timeout": float,
@@ -207,6 +213,17 @@ def _check_choice(where: _Where, key: str, value: object, choices: tuple[str, ..
     if not isinstance(value, str) or value not in choices:
         raise where.error(key, f"must be one of {', '.join(choices)}, not {value!r}")
     return value
+
+
+def _check_zone(where: _Where, key: str, value: object) -> str:
+    """An IANA time zone name (``Asia/Taipei``), as the system's zone database knows it."""
+    if isinstance(value, str) and value.strip() == value and value:
+        try:
+            ZoneInfo(value)
+            return value
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    raise where.error(key, f"must be an IANA time zone name such as Asia/Taipei, not {value!r}")
 
 
 def _number(value: object) -> float | int | None:
@@ -315,7 +332,8 @@ def _feeds(where: _Where, feeds_data: object) -> tuple[FeedConfig, ...]:
             raise where.error(f"{key}.name", f"repeats the name of {names[name]} (names tell feeds apart in error lines)")
         names[name] = key
         updates = _check_choice(where, f"{key}.updates", item["updates"], UPDATE_MODES) if "updates" in item else "keep"
-        feeds.append(FeedConfig(name, url, feed_site, content, photos, updates))
+        zone = _check_zone(where, f"{key}.timezone", item["timezone"]) if "timezone" in item else None
+        feeds.append(FeedConfig(name, url, feed_site, content, photos, updates, zone))
     return tuple(feeds)
 
 

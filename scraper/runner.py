@@ -68,7 +68,7 @@ def extract_page(job: Job, url: str, data: bytes, charset: str | None) -> tuple[
     and, when CNA's fallback did, what CNA's own extractor lacked."""
     extract = extractor_for(url, data) if job.site is not None else cna.extract
     if extract is not cna.extract:
-        article = extract(data, url, charset)
+        article = generic.extract(data, url, charset, zone=job.timezone) if extract is generic.extract else extract(data, url, charset)
         # Other sites: the post links the item's own link, as the mirror did (query kept).
         return dataclasses.replace(article, article_id=job.article_id, url=job.url), "generic", None
     article, why = fallback.cna_or_fallback(data, url, charset)
@@ -189,7 +189,8 @@ class Runner:
                         break
                     hosts = allowed_hosts(job.url, self.config)
                     photos = self.photos if self.config.photos_for(job.source) == "mirror" else None
-                    pending[pool.submit(fetch_one, self.http, self.robots, job, self.config.site, hosts, photos)] = job
+                    zoned = dataclasses.replace(job, timezone=self.config.timezone_for(job.source))
+                    pending[pool.submit(fetch_one, self.http, self.robots, zoned, self.config.site, hosts, photos)] = job
                 if self.stop:  # jobs not started yet stay pending for the next run
                     for future in [f for f in pending if f.cancel()]:
                         del pending[future]

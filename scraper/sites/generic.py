@@ -24,8 +24,10 @@ Title and time come from the page's own metadata (``pagemeta``).
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import lxml.html
 
@@ -36,6 +38,7 @@ from ..page import Element, decode, metas, text_of
 from ..urls import identity
 from . import furniture, pagemeta
 
+log = logging.getLogger("scraper")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 _MARKER = "scraperfigure{}x7q"
 _MARKER_RE = re.compile(r"scraperfigure(\d+)x7q")
@@ -180,23 +183,28 @@ def _blocks(html: str) -> list[Element]:
     return [b for b in blocks if isinstance(b.tag, str)]
 
 
-def _published(text: str, url: str, root: Element, meta: dict[str, list[str]]) -> datetime | None:
+def _published(text: str, url: str, root: Element, meta: dict[str, list[str]], feed_zone: str | None) -> datetime | None:
+    """The page's publication time: one it states with an offset; else one without, read in
+    the feed's ``timezone:`` or the zone the page makes unambiguous (logged); else the day
+    trafilatura finds (its noon, so the day stays); None leaves the feed item's date."""
     published = pagemeta.published_of(root, meta)
     if published is not None:
         return published
-    import trafilatura
+    zone = pagemeta.Zone(ZoneInfo(feed_zone), "the feed's timezone:") if feed_zone else pagemeta.infer_zone(root, meta)
+    published = pagemeta.published_of(root, meta, zone)
+    if published is None:
+        import trafilatura
 
-    found = trafilatura.extract_metadata(text, default_url=url)
-    if found is None or not found.date:
-        return None
-    try:
-        day = datetime.fromisoformat(found.date)
-    except ValueError:
-        return None
-    return day if day.tzinfo is not None else day.replace(tzinfo=UTC)  # a bare date: the day, not a guessed hour
+        found = trafilatura.extract_metadata(text, default_url=url)
+        published = pagemeta.parse_local(found.date, zone.tz if zone else UTC) if found is not None and found.date else None
+    if published is not None and zone is not None and not feed_zone:
+        log.info("zone url=%s: a time without an offset read in %s", url, zone.why)
+    elif published is not None and zone is None:
+        log.info("zone url=%s: a day without a time or zone read as its noon UTC", url)
+    return published
 
 
-def extract(data: bytes, url: str, charset: str | None = None) -> Article:
+def extract(data: bytes, url: str, charset: str | None = None, zone: str | None = None) -> Article:
     """A page of any site: title and time from its metadata, main text by trafilatura,
     photos with captions, furniture removed, cleaned by the allow-list."""
     import trafilatura  # heavy; only sources other than CNA need it
@@ -211,7 +219,7 @@ def extract(data: bytes, url: str, charset: str | None = None) -> Article:
     lxml.etree.strip_tags(root, lxml.etree.Comment, lxml.etree.ProcessingInstruction)  # 「a <!-- --> b」 is one sentence
     meta = metas(root)
     title = pagemeta.title_of(root, meta) or url
-    published = _published(text, url, root, meta)
+    published = _published(text, url, root, meta, zone)
     _drop_hidden(root)
     figures = _mark_figures(root, url)
     html = trafilatura.extract(root, url=url, output_format="html", include_images=True, include_links=True, include_comments=False)

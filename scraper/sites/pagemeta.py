@@ -14,7 +14,12 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from zoneinfo import TZPATH, ZoneInfo
 
 from ..page import Element, text_of
 
@@ -93,17 +98,11 @@ def title_of(root: Element, meta: dict[str, list[str]]) -> str:
 
 def parse_time(value: str) -> datetime | None:
     """An ISO 8601 instant with a time of day and an offset; None for anything less."""
-    value = value.strip()
-    if not re.match(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d", value):
+    aware = _aware(value)
+    if aware is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None or not parsed.year >= EARLIEST_YEAR:
-        return None
-    try:
-        return parsed.astimezone(UTC)
+        return aware.astimezone(UTC)
     except (OverflowError, ValueError):  # 9999-12-31T23:00-05:00
         return None
 
@@ -131,12 +130,98 @@ def json_ld(root: Element, key: str) -> list[object]:
     return found
 
 
-def published_of(root: Element, meta: dict[str, list[str]]) -> datetime | None:
-    """The publication instant the page states with a time and an offset, or None.
+# Other times a page states: an offset given for one of them is the page's own zone.
+OTHER_TIME_KEYS = ("article:modified_time", "og:updated_time", "dateModified", "last-modified")
+LANGUAGE_KEYS = ("og:locale", "content-language", "language")
+_LOCAL = re.compile(r"(\d{4})[-/.](\d\d?)[-/.](\d\d?)(?:[T ]+(\d\d?):(\d\d)(?::(\d\d))?(?:\.\d+)?)?\s*$")
+_REGION = re.compile(r"[-_]([A-Za-z]{2})(?:[-_]|$)")
 
-    A bare day or a time without an offset is not an instant; the caller falls back to
-    a weaker source rather than guessing the hour or the zone.
-    """
+
+@dataclass(frozen=True)
+class Zone:
+    """The zone a page's times without an offset are read in, and why it was chosen."""
+
+    tz: tzinfo
+    why: str
+
+
+@cache
+def _one_zone_countries() -> dict[str, str]:
+    """Country code -> its zone, for the countries with exactly one zone in the tz database."""
+    text = ""
+    for folder in (*TZPATH, ""):
+        try:
+            text = (Path(folder) / "zone.tab").read_text(encoding="utf-8") if folder else resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+            break
+        except (OSError, ModuleNotFoundError):
+            continue
+    zones: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 3 and not line.startswith("#"):
+            zones.setdefault(fields[0].upper(), []).append(fields[2])
+    return {country: names[0] for country, names in zones.items() if len(names) == 1}
+
+
+def infer_zone(root: Element, meta: dict[str, list[str]]) -> Zone | None:
+    """The page's zone when the page makes it unambiguous, else None: first an offset the
+    page states for its times (all alike), then a language tag naming a region that has
+    one zone (``zh-Hant-TW`` -> Asia/Taipei; ``en-US``, ``zh-CN`` and bare ``zh`` say nothing)."""
+    stated = [v for k in (*TIME_KEYS, *OTHER_TIME_KEYS) for v in meta.get(k, ())]
+    stated += [v for k in ("datePublished", "dateModified") for v in json_ld(root, k) if isinstance(v, str)]
+    stated += [t.get("datetime") or "" for t in root.iter("time")]
+    offsets = {parsed.utcoffset() for v in stated if (parsed := _aware(v)) is not None}
+    if len(offsets) == 1:
+        offset = offsets.pop()
+        if offset is not None:
+            return Zone(timezone(offset), f"the offset {_offset(offset)} the page states for another of its times")
+    tags = [root.get("lang") or "", root.get("{http://www.w3.org/XML/1998/namespace}lang") or ""]
+    tags += [v for k in LANGUAGE_KEYS for v in meta.get(k, ())]
+    tags += [m.get("content") or "" for m in root.iter("meta") if (m.get("http-equiv") or "").lower() == "content-language"]
+    found = {zone for tag in tags if (m := _REGION.search(tag.strip())) and (zone := _one_zone_countries().get(m.group(1).upper()))}
+    if len(found) == 1:
+        name = found.pop()
+        return Zone(ZoneInfo(name), f"{name}, the one zone of the region in the page's language tag")
+    return None
+
+
+def _offset(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds()) // 60
+    return f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _aware(value: str) -> datetime | None:
+    """``value`` as stated, with its own offset, when it has one and is a real date."""
+    value = value.strip()
+    if not re.match(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d", value):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None and parsed.year >= EARLIEST_YEAR else None
+
+
+def parse_local(value: str, zone: tzinfo) -> datetime | None:
+    """A date with a time and no offset, read in ``zone``; a bare day becomes its noon there,
+    which stays that calendar day wherever the post is shown (UTC-11 to UTC+12)."""
+    m = _LOCAL.match(value.strip())
+    if m is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) if g else None for g in m.groups())
+    try:
+        local = datetime(year or 0, month or 0, day or 0, 12 if hour is None else hour, minute or 0, second or 0)
+    except ValueError:
+        return None
+    if local.year < EARLIEST_YEAR:
+        return None
+    return local.replace(tzinfo=zone).astimezone(UTC)
+
+
+def published_of(root: Element, meta: dict[str, list[str]], zone: Zone | None = None) -> datetime | None:
+    """The publication instant the page states: with its own offset first; else a time
+    without one (then a bare day) read in ``zone``; None when there is neither or no zone.
+    Placeholder dates (before 1991) are skipped for the next source."""
     candidates = [v for k in TIME_KEYS for v in meta.get(k, ())]
     candidates += [v for v in json_ld(root, "datePublished") if isinstance(v, str)]
     candidates += [t.get("datetime") or "" for t in root.iter("time") if t.get("pubdate") is not None]
@@ -144,4 +229,11 @@ def published_of(root: Element, meta: dict[str, list[str]]) -> datetime | None:
         parsed = parse_time(value)
         if parsed is not None:
             return parsed
+    if zone is None:
+        return None
+    timed = [v for v in candidates if _LOCAL.match(v.strip()) and ":" in v]
+    for value in timed + [v for v in candidates if v not in timed]:
+        local = parse_local(value, zone.tz)
+        if local is not None:
+            return local
     return None
