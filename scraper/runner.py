@@ -68,7 +68,7 @@ def extract_page(job: Job, url: str, data: bytes, charset: str | None) -> tuple[
     and, when CNA's fallback did, what CNA's own extractor lacked."""
     extract = extractor_for(url, data) if job.site is not None else cna.extract
     if extract is not cna.extract:
-        article = generic.extract(data, url, charset, zone=job.timezone) if extract is generic.extract else extract(data, url, charset)
+        article = generic.extract(data, url, charset, zone=job.timezone, site=job.site) if extract is generic.extract else extract(data, url, charset)
         # Other sites: the post links the item's own link, as the mirror did (query kept).
         return dataclasses.replace(article, article_id=job.article_id, url=job.url), "generic", None
     article, why = fallback.cna_or_fallback(data, url, charset)

@@ -69,6 +69,24 @@ def test_title_with_a_dash_but_no_site_name_is_kept_whole() -> None:
     assert extract(page(head)).title == "公車電動化 - 業者憂充電站不足"
 
 
+def test_the_pages_own_spaces_stay_in_the_title_and_markup_indentation_goes() -> None:
+    head = TIME + "<meta property='og:title' content='公車全面電動化　五年完成 | 範例新聞'>"
+    assert extract(page(head, before="<h1>\n    公車全面電動化　五年完成\n  </h1>")).title == "公車全面電動化　五年完成"
+    head = TIME + "<meta property='og:title' content='Buses go  electric - Example News'>"
+    assert extract(page(head, before="<h1>Buses go  electric</h1>")).title == "Buses go  electric"
+
+
+def test_an_h2_headline_is_taken_when_no_h1_is_the_title() -> None:
+    head = TIME + "<meta property='og:title' content='公車全面電動化 - 交通 - 範例新聞'>"
+    assert extract(page(head, before="<h1>選單</h1><h2>熱門新聞</h2><h2>公車全面電動化</h2>")).title == "公車全面電動化"
+
+
+def test_the_feeds_site_name_is_cut_from_the_title() -> None:
+    head = TIME + "<meta property='og:title' content='公車全面電動化 - 範例日報'>"
+    assert generic.extract(page(head), "https://news.example.org/bus.html", site="範例日報").title == "公車全面電動化"
+    assert generic.extract(page(head), "https://news.example.org/bus.html").title == "公車全面電動化 - 範例日報"
+
+
 @given(st.text(min_size=1, max_size=40), st.text(min_size=1, max_size=20))
 def test_cutting_a_suffix_never_leaves_an_empty_title(title: str, site: str) -> None:
     out = pagemeta.strip_site_suffix(title, [site])

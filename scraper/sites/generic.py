@@ -204,7 +204,7 @@ def _published(text: str, url: str, root: Element, meta: dict[str, list[str]], f
     return published
 
 
-def extract(data: bytes, url: str, charset: str | None = None, zone: str | None = None) -> Article:
+def extract(data: bytes, url: str, charset: str | None = None, zone: str | None = None, site: str | None = None) -> Article:
     """A page of any site: title and time from its metadata, main text by trafilatura,
     photos with captions, furniture removed, cleaned by the allow-list."""
     import trafilatura  # heavy; only sources other than CNA need it
@@ -218,7 +218,7 @@ def extract(data: bytes, url: str, charset: str | None = None, zone: str | None 
         raise ExtractError(url, f"the page is not HTML ({exc})") from exc
     lxml.etree.strip_tags(root, lxml.etree.Comment, lxml.etree.ProcessingInstruction)  # 「a <!-- --> b」 is one sentence
     meta = metas(root)
-    title = pagemeta.title_of(root, meta) or url
+    title = pagemeta.title_of(root, meta, [site] if site else ()) or url
     published = _published(text, url, root, meta, zone)
     _drop_hidden(root)
     figures = _mark_figures(root, url)

@@ -78,22 +78,34 @@ def _is_prefix_up_to_suffix(headline: str, title: str) -> bool:
     return got == want
 
 
-def title_of(root: Element, meta: dict[str, list[str]]) -> str:
-    """The headline as the reader sees it, without the site's name."""
-    declared = [_squash(v) for k in TITLE_KEYS for v in meta.get(k, ())]
+def visible(s: str) -> str:
+    """Text as the page shows it: a run of whitespace that breaks a line (markup's
+    indentation) becomes one space; the page's own spaces (U+3000, two spaces) stay."""
+    return _LINE_BREAKING.sub(" ", s).strip()
+
+
+_LINE_BREAKING = re.compile(r"[^\S\u3000]*[\n\r\t\f\v][^\S\u3000]*")
+
+
+def title_of(root: Element, meta: dict[str, list[str]], names: Iterable[str] = ()) -> str:
+    """The headline as the reader sees it (an ``h1``, else an ``h2``, that the declared
+    title repeats), else the declared title without the site's name (``names``: the
+    source's names the caller knows, such as its feed's ``site:``)."""
+    declared = [visible(v) for k in TITLE_KEYS for v in meta.get(k, ())]
     head = root.find(".//title")
     if head is not None:
-        declared.append(_squash(text_of(head)))
+        declared.append(visible(text_of(head)))
     declared = [t for t in declared if t]
-    for h1 in root.iter("h1"):
-        headline = _squash(text_of(h1))
-        if headline and any(_is_prefix_up_to_suffix(headline, t) for t in declared):
-            return headline
+    for tag in ("h1", "h2"):
+        for heading in root.iter(tag):
+            headline = visible(text_of(heading))
+            if headline and any(_is_prefix_up_to_suffix(headline, t) for t in declared):
+                return headline
     if not declared:
         return ""
     publishers = [p.get("name") for p in json_ld(root, "publisher") if isinstance(p, dict)]
-    names = site_names(meta) + [_squash(n) for n in publishers if isinstance(n, str) and n.strip()]
-    return strip_site_suffix(declared[0], names)
+    known = site_names(meta) + [_squash(n) for n in publishers if isinstance(n, str) and n.strip()] + [_squash(n) for n in names if n.strip()]
+    return strip_site_suffix(declared[0], known)
 
 
 def parse_time(value: str) -> datetime | None:
