@@ -53,6 +53,15 @@ PROMO = re.compile(
     r"|訂閱|订阅|下載.{0,12}app|下载.{0,12}app|app下載|加入.{0,8}(?:好友|粉絲|粉丝)|按讚|追蹤.{0,8}(?:粉絲|粉丝|ig|facebook)|還想看更多|请继续往下阅读|請繼續往下閱讀",
     re.I,
 )
+# Care notices with a hotline number, and copyright lines: longer than a promo, never story.
+NOTICE = re.compile(
+    r"關心您|關心你|关心您|关心你|(?:專線|专线|熱線|热线|hotline|helpline|lifeline)\D{0,8}\d[\d-]{2,}"
+    r"|版權所有|版权所有|all rights reserved|未經.{0,8}(?:授權|同意)|未经.{0,8}(?:授权|同意)|禁止.{0,30}(?:轉載|转载|引用)|不得.{0,12}(?:轉載|转载)",
+    re.I,
+)
+NOTICE_MAX = 300
+# A byline standing before the story: 「記者林悅／南市報導」, 「〔記者王小明／台北報導〕」, 「社會中心／綜合報導」.
+BYLINE = re.compile(r"^[〔［\[（(【]?[^，。,.]{0,20}[／/][^，。,.]{0,12}(?:報導|报道|電|电)[〕］\]）)】]?$")
 PROMO_MAX = 120  # characters: a promo is a line, a paragraph that names a newsletter is story
 STORY_MIN = 200  # weight of a paragraph that is story, not a card's line (``weight``)
 CARD_LINK_SHARE = 0.8  # a short paragraph this much link is a "see also" card amid the story
@@ -102,8 +111,15 @@ def weight(s: str) -> int:
 
 
 def is_promo(el: Element) -> bool:
+    """A call to action, a care notice with a hotline, or a copyright line."""
     words = _text(el)
-    return el.tag not in ("figure", "img") and len(words) <= PROMO_MAX and PROMO.search(words) is not None
+    if el.tag in ("figure", "img"):
+        return False
+    return (len(words) <= PROMO_MAX and PROMO.search(words) is not None) or (len(words) <= NOTICE_MAX and NOTICE.search(words) is not None)
+
+
+def is_byline(el: Element) -> bool:
+    return el.tag in ("p", "div", "span") and BYLINE.match(_text(el)) is not None
 
 
 def is_card(el: Element) -> bool:
@@ -126,7 +142,7 @@ def is_standfirst(el: Element) -> bool:
 
 def _story_end(blocks: list[Element]) -> int:
     """Where the story ends: at the first promo after which no story paragraph follows."""
-    last_story = max((i for i, b in enumerate(blocks) if b.tag in ("p", "blockquote") and weight(_text(b)) >= STORY_MIN), default=-1)
+    last_story = max((i for i, b in enumerate(blocks) if b.tag in ("p", "blockquote") and weight(_text(b)) >= STORY_MIN and not is_promo(b)), default=-1)
     for i, block in enumerate(blocks):
         if i > last_story and i > 0 and is_promo(block):
             return i
@@ -149,11 +165,14 @@ def _deduplicated(blocks: list[Element]) -> list[Element]:
 def cut(blocks: list[Element]) -> list[Element]:
     """The story's boundaries: the summary heading above it, promos and "see also" cards in
     it, and what follows the first promo after its last paragraph, removed."""
-    blocks = blocks[: _story_end(blocks)]
+    end = _story_end(blocks)
+    # the story's photos may stand after its end (a photo under the text and its notices);
+    # related stories' photos never get here (they sit in links: ``media.is_card_photo``)
+    blocks = blocks[:end] + [b for b in blocks[end:] if b.tag == "figure"]
     kept = []
     for i, block in enumerate(blocks):
         before_story = not any(b.tag == "p" for b in blocks[:i])
-        if (before_story and is_standfirst(block)) or is_promo(block) or is_card(block):
+        if (before_story and (is_standfirst(block) or is_byline(block))) or is_promo(block) or is_card(block):
             continue
         kept.append(block)
     return kept

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
+from configparser import ConfigParser
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -36,7 +37,7 @@ from ..errors import ExtractError, NotAnArticle
 from ..models import Article
 from ..page import Element, decode, metas, text_of
 from ..urls import identity
-from . import furniture, pagemeta
+from . import furniture, media, pagemeta
 
 log = logging.getLogger("scraper")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
@@ -133,7 +134,7 @@ def _mark_figures(root: Element, base: str) -> dict[int, Element]:
     """Swap each photo figure for a marker paragraph; the figures to put back, by number."""
     figures: dict[int, Element] = {}
     for fig in list(root.iter("figure")):
-        if any(a.tag == "a" for a in fig.iterancestors()) or any(img.getparent() is not None and any(p.tag == "a" for p in img.iterancestors()) for img in fig.iter("img")):
+        if any(a.tag == "a" for a in fig.iterancestors()) or any(img.getparent() is not None and media.is_card_photo(img) for img in fig.iter("img")):
             continue  # a related-story card, not a photo of this story
         built = _figure(fig, base)
         parent = fig.getparent()
@@ -172,6 +173,53 @@ def _put_back(blocks: list[Element], figures: dict[int, Element]) -> list[Elemen
             if el.tail and "scraperfigure" in el.tail:
                 el.tail = _MARKER_RE.sub("", el.tail)
     return out
+
+
+def _settings(root: Element) -> ConfigParser:
+    """trafilatura's settings for the page: its floor for a found text (250 characters) counts
+    CJK characters as ``furniture.weight`` does, so a one-paragraph Chinese story is found
+    rather than the whole page's text taken instead."""
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    body = root.find("body")
+    letters = "".join(ch for ch in text_of(body if body is not None else root)[:50000] if ch.isalnum())
+    weight = furniture.weight(letters)
+    if weight > len(letters) > 0:
+        floor = int(config.getint("DEFAULT", "MIN_EXTRACTED_SIZE") * len(letters) / weight)
+        config.set("DEFAULT", "MIN_EXTRACTED_SIZE", str(floor))
+    return config
+
+
+def _photo_figures(blocks: list[Element]) -> list[Element]:
+    """A paragraph that is only a photo, as a figure of the story."""
+    out = []
+    for block in blocks:
+        imgs = list(block.iter("img"))
+        if block.tag == "p" and len(imgs) == 1 and not _squash(text_of(block)) and not (block.text or "").strip():
+            fig: Element = lxml.html.Element("figure")
+            fig.append(lxml.html.Element("img", src=imgs[0].get("src") or "", alt=imgs[0].get("alt") or ""))
+            out.append(fig)
+        else:
+            out.append(block)
+    return out
+
+
+def _declared_photos(meta: dict[str, list[str]]) -> set[str]:
+    return {media.file_of(v) for k in ("og:image", "twitter:image", "image") for v in meta.get(k, ())}
+
+
+def _with_lead_photo(blocks: list[Element], unused: dict[int, Element], meta: dict[str, list[str]]) -> list[Element]:
+    """The page's declared lead photo (``og:image``) first, when the story lost the figure
+    that shows it: a lead photo often stands outside the text's container."""
+    if any(b.tag == "figure" or next(b.iter("img"), None) is not None for b in blocks):
+        return blocks
+    declared = _declared_photos(meta)
+    for fig in unused.values():
+        img = fig.find("img")
+        if img is not None and media.file_of(img.get("src") or "") in declared:
+            return [fig, *blocks]
+    return blocks
 
 
 def _blocks(html: str) -> list[Element]:
@@ -221,11 +269,12 @@ def extract(data: bytes, url: str, charset: str | None = None, zone: str | None 
     title = pagemeta.title_of(root, meta, [site] if site else ()) or url
     published = _published(text, url, root, meta, zone)
     _drop_hidden(root)
+    media.prepare(root, _declared_photos(meta))
     figures = _mark_figures(root, url)
-    html = trafilatura.extract(root, url=url, output_format="html", include_images=True, include_links=True, include_comments=False)
+    html = trafilatura.extract(root, url=url, output_format="html", include_images=True, include_links=True, include_comments=False, config=_settings(root))
     if not html:
         raise NotAnArticle(url, "no article text found on the page")
-    blocks = furniture.remove(_put_back(_blocks(html), figures))
+    blocks = _with_lead_photo(furniture.remove(_photo_figures(_put_back(_blocks(html), figures))), figures, meta)
     body, _ = clean.clean_elements(blocks, url)
     if not body.strip():
         raise NotAnArticle(url, "no article text found on the page")
