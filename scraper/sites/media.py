@@ -212,11 +212,14 @@ def split_paragraphs(root: Element) -> None:
         if el.getparent() is None or not any(_is_break(c) for c in el):
             continue
         runs: list[list[Element | str]] = [[el.text or ""]]
+        breaking = False  # inside a run of <br>s that ends a paragraph
         for child in list(el):
+            breaking = _is_break(child) or (breaking and child.tag == "br")
             tail = child.tail or ""
             child.tail = None
-            if _is_break(child) or (child.tag == "br" and runs[-1] == [""]):
+            if breaking:
                 runs.append([tail])
+                breaking = not tail.strip()
             elif child.tag in INLINE:
                 runs[-1] += [child, tail]
             else:
