@@ -97,3 +97,11 @@ def test_a_byline_before_the_story_and_notices_after_it_go() -> None:
 def test_a_keep_reading_marker_inside_the_story_goes() -> None:
     body = extract(story_page(f"<p>{A}</p><p>{B}</p><p>請繼續往下閱讀...</p><p>{C}</p><p>{D}</p>")).body_html
     assert paragraphs(body) == STORY
+
+
+def test_a_hover_card_inside_a_sentence_and_a_raw_shortcode_go() -> None:
+    card = "<span class='pop'><img src='/p/noem.jpg' alt=''><a href='/people/noem'>Kristi Lynn Noem</a><a href='/n/1'>Another story</a></span>"
+    first = f"<p>South Dakota Gov. <a href='/people/noem'>Kristi Noem</a>{card} (R) is defending the campaign.</p>"
+    shortcode = "<p>[button link=”https://example.org/submit/” type=”big”] Send us YOUR review[/button]</p>"
+    body = extract(story_page(first + "".join(f"<p>{t}</p>" for t in STORY) + shortcode)).body_html
+    assert paragraphs(body) == ["South Dakota Gov. Kristi Noem (R) is defending the campaign.", *STORY]

@@ -62,7 +62,7 @@ NOTICE = re.compile(
 NOTICE_MAX = 300
 # A byline standing before the story: 「記者林悅／南市報導」, 「〔記者王小明／台北報導〕」, 「社會中心／綜合報導」.
 BYLINE = re.compile(r"^[〔［\[（(【]?[^，。,.]{0,20}[／/][^，。,.]{0,12}(?:報導|报道|電|电)[〕］\]）)】]?$")
-PROMO_MAX = 120  # characters: a promo is a line, a paragraph that names a newsletter is story
+PROMO_MAX = 160  # characters: a promo is a line or two; a paragraph that names a newsletter is story
 STORY_MIN = 200  # weight of a paragraph that is story, not a card's line (``weight``)
 CARD_LINK_SHARE = 0.8  # a short paragraph this much link is a "see also" card amid the story
 
@@ -122,6 +122,14 @@ def is_byline(el: Element) -> bool:
     return el.tag in ("p", "div", "span") and BYLINE.match(_text(el)) is not None
 
 
+# A WordPress shortcode the site never rendered: 「[button link=…]Send us…[/button]」.
+SHORTCODE = re.compile(r"^\[(\w+)\b[^\]]*\].*\[/\1\]$", re.S)
+
+
+def is_shortcode(el: Element) -> bool:
+    return SHORTCODE.match(_text(el)) is not None
+
+
 def is_card(el: Element) -> bool:
     """A short paragraph that is nearly all one link: a "see also" line amid the story."""
     if el.tag != "p" or next(el.iter("img"), None) is not None:
@@ -172,7 +180,7 @@ def cut(blocks: list[Element]) -> list[Element]:
     kept = []
     for i, block in enumerate(blocks):
         before_story = not any(b.tag == "p" for b in blocks[:i])
-        if (before_story and (is_standfirst(block) or is_byline(block))) or is_promo(block) or is_card(block):
+        if (before_story and (is_standfirst(block) or is_byline(block))) or is_promo(block) or is_card(block) or is_shortcode(block):
             continue
         kept.append(block)
     return kept

@@ -8,7 +8,8 @@ by one site's classes:
   ``srcset`` (the widest) replaces a placeholder ``src``; a ``<noscript>`` copy replaces
   the placeholder it follows; the lead photo the page declares (``og:image``), given as a
   CSS ``background-image``, becomes an ``<img>``;
-- icons and logos (share buttons, font-size buttons) are no photos and go;
+- icons and logos (share buttons, font-size buttons) are no photos and go, nor are the
+  hover cards (a photo and links) some sites put inside a sentence after a name;
 - a block holding one photo and a short text is a ``<figure>`` with that text as its
   caption, as is a photo block followed by a caption paragraph (「▲…」, 「（圖／…）」, or
   the photo's own alt text);
@@ -118,6 +119,15 @@ def is_icon(img: Element) -> bool:
     alt = (img.get("alt") or "").strip()
     small = (img.get("width") or "99").isdigit() and int(img.get("width") or "99") < 64
     return small or (path.lower().endswith((".png", ".gif")) and 0 < _letters(alt) <= ICON_ALT_MAX and " " not in alt and _CREDIT.search(alt) is None)
+
+
+def drop_hover_cards(root: Element) -> None:
+    """A box inside a sentence that holds a photo and links (a person's or a term's card
+    shown on hover) is no text of the sentence: its name link stays, the card goes."""
+    for p in list(root.iter("p")):
+        for box in list(p.iter("span", "div")):
+            if box.getparent() is not None and next(box.iter("img"), None) is not None and sum(1 for _ in box.iter("a")) >= 2:
+                box.drop_tree()  # type: ignore[attr-defined]
 
 
 def drop_icons(root: Element) -> None:
@@ -259,6 +269,7 @@ def prepare(root: Element, lead: set[str]) -> None:
     """All of the above, in order; ``lead``: the declared lead photo's ``file_of``."""
     unlazy(root)
     backgrounds(root, lead)
+    drop_hover_cards(root)
     drop_icons(root)
     split_paragraphs(root)
     figures(root)
