@@ -34,7 +34,7 @@ CAPTION_MAX = 200  # characters of a caption; longer text beside a photo is stor
 CAPTION_MARKS = ("▲", "▼", "△", "▽", "↑", "⬆")
 _CREDIT = re.compile(r"[（(]\s*(?:圖|图|照片|攝影|摄影|photo)[^）)]{0,40}[）)]\s*$", re.I)
 INLINE = frozenset({"a", "span", "strong", "b", "em", "i", "u", "small", "sub", "sup", "font", "abbr", "cite", "code", "mark", "q", "s", "time", "br", "img", "wbr", "ins", "del"})
-SPLITTABLE = frozenset({"div", "p", "td", "section", "article", "main", "blockquote"})
+SPLITTABLE = frozenset({"div", "p", "span", "td", "section", "article", "main", "blockquote", "font"})
 
 
 def _letters(s: str) -> int:
@@ -125,9 +125,14 @@ def drop_hover_cards(root: Element) -> None:
     """A box inside a sentence that holds a photo and links (a person's or a term's card
     shown on hover) is no text of the sentence: its name link stays, the card goes."""
     for p in list(root.iter("p")):
-        for box in list(p.iter("span", "div")):
-            if box.getparent() is not None and next(box.iter("img"), None) is not None and sum(1 for _ in box.iter("a")) >= 2:
+        cards = [box for box in p.iter("span", "div") if box is not p and _is_hover_card(box)]
+        for box in cards:  # the innermost: the name's own link, outside the card, stays
+            if box.getparent() is not None and not any(_is_hover_card(inner) for inner in box.iter("span", "div") if inner is not box):
                 box.drop_tree()  # type: ignore[attr-defined]
+
+
+def _is_hover_card(box: Element) -> bool:
+    return next(box.iter("img"), None) is not None and sum(1 for _ in box.iter("a")) >= 2
 
 
 def drop_icons(root: Element) -> None:
@@ -239,7 +244,7 @@ def split_paragraphs(root: Element) -> None:
             el.remove(child)
         for run in runs:
             _append_run(el, run)
-        if el.tag == "p":  # paragraphs inside a paragraph: take its place
+        if el.tag in ("p", "span", "font"):  # paragraphs inside an inline element or a paragraph
             el.tag = "div"
 
 
