@@ -105,3 +105,14 @@ def test_a_hover_card_inside_a_sentence_and_a_raw_shortcode_go() -> None:
     shortcode = "<p>[button link=”https://example.org/submit/” type=”big”] Send us YOUR review[/button]</p>"
     body = extract(story_page(first + "".join(f"<p>{t}</p>" for t in STORY) + shortcode)).body_html
     assert paragraphs(body) == ["South Dakota Gov. Kristi Noem (R) is defending the campaign.", *STORY]
+
+
+def test_gallery_slides_are_photos_of_the_story_with_their_captions() -> None:
+    gif = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+    slides = "".join(f"<div class='slide'><img src='{gif}' data-lazy-src='https://img.example.org/g{i}.jpg' alt='第{i}張'><p class='photo-caption'>第{i}張照片說明。</p></div>" for i in range(3))
+    bare = "".join(f"<li><img data-original='https://img.example.org/h{i}.jpg' alt=''></li>" for i in range(2))
+    body = extract(story_page(f"<p>{A}</p><div class='gallery'>{slides}</div><p>{B}</p><ul class='gallery'>{bare}</ul><p>{C}</p><p>{D}</p>")).body_html
+    assert [i["src"] for i in images(body)] == [*(f"https://img.example.org/g{i}.jpg" for i in range(3)), "https://img.example.org/h0.jpg", "https://img.example.org/h1.jpg"]
+    figs = lhtml.fragment_fromstring(body, create_parent="div").findall(".//figure")
+    assert [f.findtext("figcaption") for f in figs] == ["第0張照片說明。", "第1張照片說明。", "第2張照片說明。", None, None]
+    assert paragraphs(body) == STORY

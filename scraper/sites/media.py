@@ -194,21 +194,38 @@ def _lone_photo(block: Element) -> Element | None:
 def figures(root: Element) -> None:
     """Photo blocks as ``<figure><img><figcaption>``: a block of one photo and its caption,
     or a block of one photo and no text followed by a caption paragraph."""
-    for block in list(root.iter("div", "p", "center", "span", "a")):
+    for block in list(root.iter("div", "p", "center", "span", "li")):
         if block.getparent() is None or any(a.tag == "figure" for a in block.iterancestors()):
             continue
         img = _lone_photo(block)
         if img is None or sum(1 for _ in block.iter("p", "li", "h2", "h3", "table")) > (block.tag == "p") + 1:
             continue  # a container of the story, not a photo block
         text = _caption_text(block)
-        if text and _is_caption(text, img):
+        if text and (_is_caption(text, img) or _captioned(block, text)):
             _make_figure(block, img, text)
+        elif not _letters(text_of(block)) and block.tag in ("li", "div") and block.getparent() is not None and _in_gallery(block):
+            _make_figure(block, img, "")  # a slide of a gallery
         elif not _letters(text_of(block)):
             following = block.getnext()
             caption = _caption_text(following) if following is not None and following.tag in ("p", "div", "span") and next(following.iter("img"), None) is None else ""
             if caption and _is_caption(caption, img):
                 following.drop_tree()  # type: ignore[union-attr]
                 _make_figure(block, img, caption)
+
+
+def _captioned(block: Element, text: str) -> bool:
+    """A block whose only text is in an element the page marks as a caption (a class such as
+    ``caption``, ``photo-caption``, ``wp-caption-text``, ``figcaption``)."""
+    marked = [el for el in block.iter() if isinstance(el.tag, str) and (el.tag == "figcaption" or "caption" in (el.get("class") or "").lower())]
+    return len(text) <= CAPTION_MAX and bool(marked) and " ".join(" ".join(_caption_text(el) for el in marked).split()) == text
+
+
+def _in_gallery(block: Element) -> bool:
+    """One of several sibling blocks that each hold one photo and no text: a gallery's slides."""
+    parent = block.getparent()
+    siblings = [b for b in parent if isinstance(b.tag, str)] if parent is not None else []
+    slides = [b for b in siblings if next(b.iter("img"), None) is not None and not _letters(text_of(b))]
+    return len(slides) >= 2 and len(slides) == len(siblings)
 
 
 def _is_break(el: Element) -> bool:
