@@ -116,3 +116,13 @@ def test_gallery_slides_are_photos_of_the_story_with_their_captions() -> None:
     figs = lhtml.fragment_fromstring(body, create_parent="div").findall(".//figure")
     assert [f.findtext("figcaption") for f in figs] == ["第0張照片說明。", "第1張照片說明。", "第2張照片說明。", None, None]
     assert paragraphs(body) == STORY
+
+
+def test_story_lines_that_look_like_promos_or_cards_stay() -> None:
+    lines = [
+        "<p>Account: <a href='https://instagram.example/darkzip'>@darkzip</a></p>",
+        "<p>The company said it continued to sign up new subscribers throughout the week.</p>",
+        "<p>See the <a href='/n/2'>full results</a>.</p>",
+    ]
+    body = extract(story_page("".join(f"<p>{t}</p>" for t in STORY[:2]) + "".join(lines) + "".join(f"<p>{t}</p>" for t in STORY[2:]))).body_html
+    assert paragraphs(body) == [*STORY[:2], "Account: @darkzip", "The company said it continued to sign up new subscribers throughout the week.", "See the full results.", *STORY[2:]]

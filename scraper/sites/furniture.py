@@ -49,7 +49,7 @@ HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 SENTENCE_END = (".", "!", "?", "。", "！", "？", "…", "”", '"', "’", "」", "』", "）", ")")
 # Calls to action of promo blocks: newsletters, apps, sharing, comments, subscriptions.
 PROMO = re.compile(
-    r"\b(?:sign(?:ing)? up|subscribe|newsletters?|download (?:our|the) app|click(?:ing)? here|share (?:it|this)|follow us|tell us what you think|thanks for signing up)\b"
+    r"(?:^|[.!?:]\s+)(?:sign up|subscribe)\b|\b(?:newsletters?|download (?:our|the) app|click(?:ing)? here|share (?:it|this)|follow us|tell us what you think|thanks for signing up)\b"
     r"|訂閱|订阅|下載.{0,12}app|下载.{0,12}app|app下載|加入.{0,8}(?:好友|粉絲|粉丝)|按讚|追蹤.{0,8}(?:粉絲|粉丝|ig|facebook)|還想看更多|请继续往下阅读|請繼續往下閱讀",
     re.I,
 )
@@ -64,7 +64,8 @@ NOTICE_MAX = 300
 BYLINE = re.compile(r"^[〔［\[（(【]?[^，。,.]{0,20}[／/][^，。,.]{0,12}(?:報導|报道|電|电)[〕］\]）)】]?$")
 PROMO_MAX = 160  # characters: a promo is a line or two; a paragraph that names a newsletter is story
 STORY_MIN = 200  # weight of a paragraph that is story, not a card's line (``weight``)
-CARD_LINK_SHARE = 0.8  # a short paragraph this much link is a "see also" card amid the story
+CARD_LINK_SHARE = 0.8
+CARD_HEADLINE_MIN = 40  # weight of a linked headline: ten CJK characters, or forty letters  # a short paragraph this much link is a "see also" card amid the story
 
 
 def key(s: str) -> str:
@@ -140,7 +141,8 @@ def is_card(el: Element) -> bool:
     label = (el.text or "").strip()  # 「延伸閱讀：」, "SEE MORE:" before the link
     if linked and label.endswith((":", "：")) and len(key(label)) <= LABEL_MAX:
         linked += len(key(label))
-    return total > 0 and len(words) <= PROMO_MAX and linked >= CARD_LINK_SHARE * total
+    headline = weight(key("".join(_text(a) for a in el.iter("a"))))  # another story's title, not a handle or a page number
+    return total > 0 and len(words) <= PROMO_MAX and linked >= CARD_LINK_SHARE * total and headline >= CARD_HEADLINE_MIN
 
 
 def is_standfirst(el: Element) -> bool:
