@@ -123,6 +123,16 @@ def test_story_lines_that_look_like_promos_or_cards_stay() -> None:
         "<p>Account: <a href='https://instagram.example/darkzip'>@darkzip</a></p>",
         "<p>The company said it continued to sign up new subscribers throughout the week.</p>",
         "<p>See the <a href='/n/2'>full results</a>.</p>",
+        "<p><a href='https://journal.example.org/alarm-fatigue-2015'>[1] Alarm fatigue: impacts on patient safety, Curr Opin Anaesthesiol. 2015</a></p>",
+        "<p><a href='http://blog.example.org/2011/09/07/fatwa'>http://blog.example.org/2011/09/07/fatwa-para-ulama</a></p>",
     ]
     body = extract(story_page("".join(f"<p>{t}</p>" for t in STORY[:2]) + "".join(lines) + "".join(f"<p>{t}</p>" for t in STORY[2:]))).body_html
-    assert paragraphs(body) == [*STORY[:2], "Account: @darkzip", "The company said it continued to sign up new subscribers throughout the week.", "See the full results.", *STORY[2:]]
+    assert paragraphs(body) == [
+        *STORY[:2],
+        "Account: @darkzip",
+        "The company said it continued to sign up new subscribers throughout the week.",
+        "See the full results.",
+        "[1] Alarm fatigue: impacts on patient safety, Curr Opin Anaesthesiol. 2015",
+        "http://blog.example.org/2011/09/07/fatwa-para-ulama",
+        *STORY[2:],
+    ]

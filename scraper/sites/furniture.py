@@ -132,7 +132,8 @@ def is_shortcode(el: Element) -> bool:
 
 
 def is_card(el: Element) -> bool:
-    """A short paragraph that is nearly all one link: a "see also" line amid the story."""
+    """A short paragraph that is nearly all one link to another story's headline (after a
+    label such as 「延伸閱讀：」): a "see also" line amid the story."""
     if el.tag != "p" or next(el.iter("img"), None) is not None:
         return False
     words = _text(el)
@@ -141,7 +142,10 @@ def is_card(el: Element) -> bool:
     label = (el.text or "").strip()  # 「延伸閱讀：」, "SEE MORE:" before the link
     if linked and label.endswith((":", "：")) and len(key(label)) <= LABEL_MAX:
         linked += len(key(label))
-    headline = weight(key("".join(_text(a) for a in el.iter("a"))))  # another story's title, not a handle or a page number
+    links = list(el.iter("a"))
+    if len(links) != 1 or re.match(r"\s*(?:https?:|www\.)", _text(links[0])) or re.match(r"\[\d+\]", words):
+        return False  # several links (a list of accounts), a cited address, a numbered reference
+    headline = weight(key(_text(links[0])))  # another story's title, not a handle or a page number
     return total > 0 and len(words) <= PROMO_MAX and linked >= CARD_LINK_SHARE * total and headline >= CARD_HEADLINE_MIN
 
 
