@@ -49,7 +49,8 @@ HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 SENTENCE_END = (".", "!", "?", "。", "！", "？", "…", "”", '"', "’", "」", "』", "）", ")")
 # Calls to action of promo blocks: newsletters, apps, sharing, comments, subscriptions.
 PROMO = re.compile(
-    r"(?:^|[.!?:]\s+)(?:sign up|subscribe)\b|\b(?:newsletters?|download (?:our|the) app|click(?:ing)? here|share (?:it|this)|follow us|tell us what you think|thanks for signing up)\b|(?:^|[.!?]\s+)follow\b[^.]{0,60}\bon (?:facebook|twitter|instagram)\b"
+    r"(?:^|[.!?:]\s+)(?:sign up|subscribe)\b|\b(?:newsletters?|download (?:our|the) app|click(?:ing)? here|share (?:it|this)|follow us|tell us what you think|thanks for signing up)\b"
+    r"|(?:^|[.!?]\s+)follow\b[^.]{0,60}\bon (?:facebook|twitter|instagram)\b"
     r"|訂閱|订阅|下載.{0,12}app|下载.{0,12}app|app下載|加入.{0,8}(?:好友|粉絲|粉丝)|按讚|追蹤.{0,8}(?:粉絲|粉丝|ig|facebook)|還想看更多|请继续往下阅读|請繼續往下閱讀",
     re.I,
 )
