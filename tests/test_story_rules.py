@@ -48,10 +48,11 @@ def test_lazy_photos_are_read_and_the_placeholder_is_not() -> None:
     story = (
         f"<p>{A}</p><figure><img src='{gif}' data-original='//img.example.org/a.jpg' alt='甲'><figcaption>甲圖說明文字</figcaption></figure>"
         f"<p>{B}</p><figure><img srcset='https://img.example.org/b-400.jpg 400w, https://img.example.org/b-1200.jpg 1200w'><figcaption>乙圖說明文字</figcaption></figure>"
-        f"<p>{C}</p><figure><img src='{gif}'><noscript><img src='https://img.example.org/c.jpg' alt='丙'></noscript><figcaption>丙圖說明文字</figcaption></figure><p>{D}</p>"
+        f"<p>{C}</p><figure><img src='{gif}'><noscript><img src='https://img.example.org/c.jpg' alt='丙'></noscript><figcaption>丙圖說明文字</figcaption></figure>"
+        f"<figure><img data-src='https://img.example.org/d.jpg' class='lazyload'><noscript><img src='https://img.example.org/d.jpg'></noscript><figcaption>丁圖</figcaption></figure><p>{D}</p>"
     )
     srcs = [i["src"] for i in images(extract(story_page(story)).body_html)]
-    assert srcs == ["https://img.example.org/a.jpg", "https://img.example.org/b-1200.jpg", "https://img.example.org/c.jpg"]
+    assert srcs == ["https://img.example.org/a.jpg", "https://img.example.org/b-1200.jpg", "https://img.example.org/c.jpg", "https://img.example.org/d.jpg"]
 
 
 def test_a_lead_photo_given_as_a_background_is_the_declared_one_only() -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+import lxml.etree
 import lxml.html
 
 from ..page import Element, text_of
@@ -73,16 +74,25 @@ def _real_src(img: Element) -> str | None:
 
 
 def unlazy(root: Element) -> None:
-    """Every ``<img>`` with its real address in ``src``; ``<noscript>`` copies put in place."""
+    """Every ``<img>`` with its real address in ``src``; a ``<noscript>`` copy takes the place
+    of the placeholder before it, and goes when that image is the same photo already."""
     for noscript in list(root.iter("noscript")):
-        inner = lxml.html.fragments_fromstring(noscript.text) if noscript.text and "<img" in noscript.text else list(noscript)
+        try:
+            inner = lxml.html.fragments_fromstring(noscript.text) if noscript.text and "<img" in noscript.text else list(noscript)
+        except (lxml.etree.ParserError, ValueError):
+            continue
         imgs = [el for el in inner if isinstance(el, lxml.html.HtmlElement) and el.tag == "img"]
         parent = noscript.getparent()
         if len(imgs) != 1 or parent is None:
             continue
         prev = noscript.getprevious()
-        if prev is not None and prev.tag == "img" and _real_src(prev) is None and (prev.get("src") or "").startswith("data:"):
-            prev.drop_tree()  # type: ignore[attr-defined]
+        if prev is not None and prev.tag == "img":
+            known = _real_src(prev) or (prev.get("src") or "")
+            if known and not known.startswith("data:") and file_of(known) == file_of(imgs[0].get("src") or ""):
+                noscript.drop_tree()  # type: ignore[attr-defined]
+                continue
+            if _real_src(prev) is None and (not known or known.startswith("data:")):
+                prev.drop_tree()  # type: ignore[attr-defined]
         imgs[0].tail = noscript.tail
         parent.replace(noscript, imgs[0])
     for img in root.iter("img"):
