@@ -34,6 +34,7 @@ from tests.sitebuilder import config, corpus_urls, item, real_feed, with_id
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("SCRAPER_CORPUS", ROOT.parent / "shared" / "corpus"))
 PAGES = ["001.html", "003.html", "004.html", "006.html", "2016-truncated.html"]
+AEB = Path(os.environ.get("SCRAPER_AEB", ROOT.parent / "shared" / "bench" / "aeb"))
 CLUTTER = ("本網站之文字、圖片及影音", "聚焦新聞", "中央社「一手新聞」 app")
 
 
@@ -201,6 +202,17 @@ def many_feeds(*, hosts: int, feeds_per_host: int, items: int, latency: float, d
         return {**result, "feeds": len(feeds), "hosts": hosts, "articles": written, "busiest_requests": busiest, "ideal_s": busiest * delay, "delay_s": delay, "latency_s": latency}
 
 
+def article_benchmark() -> dict[str, str] | None:
+    """The general extractor on the article-extraction benchmark's pages, scored by its own
+    score.py beside trafilatura's defaults in the same run; None when the pages are absent."""
+    score = AEB / "score.py"
+    if not score.exists():
+        return None
+    run = subprocess.run([sys.executable, str(score), "--scraper", str(ROOT / ".venv" / "bin" / "scraper"), "--trafilatura", "--worst", "0"], capture_output=True, text=True, check=False)
+    lines = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in run.stdout.splitlines() if line.startswith(("project:", "trafilatura:"))}
+    return {"project": lines.get("project", f"score.py failed: {run.stderr.strip()[-200:]}"), "trafilatura": lines.get("trafilatura", "")}
+
+
 def machine() -> dict[str, str]:
     cpu = ""
     try:
@@ -234,6 +246,7 @@ def main() -> int:
     small = [backfill_run(500, delay=0, latency=0)["rss_mb"] for _ in range(1 if quick else 3)]
     big = backfill_run(1000 if quick else 5000, delay=0, latency=0)
     results["memory"] = {"rss_mb_500": statistics.median(small), "rss_mb_large": big["rss_mb"], "large_articles": big["written"], "large_wall_s": big["wall"]}
+    results["article_benchmark"] = article_benchmark()
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
     print(render(results))
     return 0
@@ -301,6 +314,12 @@ def render(r: dict[str, Any]) -> str:
         f"| 500 articles (baseline) | {mem['rss_mb_500']:.1f} |",
         f"| {mem['large_articles']} articles ({mem['large_wall_s']:.0f} s) | {mem['rss_mb_large']:.1f} |",
     ]
+    aeb = r.get("article_benchmark")
+    out += ["", "6. Article-extraction benchmark (scrapinghub's pages, its own scorer), general extractor vs trafilatura's defaults", ""]
+    if aeb is None:
+        out.append(f"skipped: the benchmark's pages are not at {AEB}")
+    else:
+        out += ["| extractor | score |", "| --- | --- |", f"| scraper | {aeb['project']} |", f"| trafilatura defaults | {aeb['trafilatura']} |"]
     return "\n".join(out)
 
 

@@ -52,6 +52,7 @@ class FeedConfig:
     photos: str | None = None  # link | mirror; None: the top-level setting
     updates: str = "keep"  # keep: the first version stays; rewrite: a changed title renders the post again
     rules: Rules | None = None  # CSS selectors for this feed's pages, before the general extractor
+    timezone: str | None = None  # IANA zone of the source's times without an offset; None: inferred from the page
 
 
 SITEMAPS = ("https://www.cna.com.tw/sitemap_fromRemote_cfp.xml", "https://www.cna.com.tw/GoogleNewsSitemap_fromRemote_cfp.xml")
@@ -97,6 +98,10 @@ class Config:
         """The ``rules:`` of the feed an article came from, when it has its own."""
         return next((feed.rules for feed in self.feeds if feed.url == source), None)
 
+    def timezone_for(self, source: str) -> str | None:
+        """The ``timezone:`` of the feed an article came from (None: not set, or not from a feed)."""
+        return next((feed.timezone for feed in self.feeds if feed.url == source), None)
+
     def content_for(self, source: str) -> str | None:
         """The ``content:`` mode of the feed an article came from (None: not from a feed of this file)."""
         return next((feed.content for feed in self.feeds if feed.url == source), None)
@@ -129,7 +134,7 @@ class Config:
 
 
 TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "feed_backoff", "backfill", "photos", "archive", "timezone", "then"}
-FEED_KEYS = {"name", "url", "site", "content", "photos", "updates", "rules"}
+FEED_KEYS = {"name", "url", "site", "content", "photos", "updates", "rules", "timezone"}
 RULE_SELECTORS = ("title", "body", "time", "photos")
 RULE_KEYS = (*RULE_SELECTORS, "drop")
 HTTP_KEYS = {
@@ -195,10 +200,10 @@ def zone_named(name: str) -> ZoneInfo | None:
 
 
 def check_zone(where: _Where, key: str, value: object) -> str:
-    name = check_str(where, key, value)
-    if zone_named(name) is None:
-        raise where.error(key, f"{name!r} is no IANA time zone (e.g. Asia/Taipei, Europe/Berlin, UTC)")
-    return name
+    """An IANA time zone name (``Asia/Taipei``), as the system's zone database knows it."""
+    if isinstance(value, str) and value and value.strip() == value and zone_named(value) is not None:
+        return value
+    raise where.error(key, f"must be an IANA time zone name such as Asia/Taipei, not {value!r}")
 
 
 def _check_choice(where: _Where, key: str, value: object, choices: tuple[str, ...]) -> str:
@@ -318,7 +323,8 @@ def _feeds(where: _Where, feeds_data: object) -> tuple[FeedConfig, ...]:
         names[name] = key
         updates = _check_choice(where, f"{key}.updates", item["updates"], UPDATE_MODES) if "updates" in item else "keep"
         rules = check_rules(where, f"{key}.rules", item["rules"]) if "rules" in item else None
-        feeds.append(FeedConfig(name, url, feed_site, content, photos, updates, rules))
+        zone = check_zone(where, f"{key}.timezone", item["timezone"]) if "timezone" in item else None
+        feeds.append(FeedConfig(name, url, feed_site, content, photos, updates, rules, zone))
     return tuple(feeds)
 
 

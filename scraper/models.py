@@ -40,6 +40,7 @@ class Job:
     attempts: int = 0  # failed tries so far, across runs
     walk: bool = False  # a guessed id of a backfill walk: "nothing there" is a miss, not a failure
     encoded: bool = False  # the text is the item's content:encoded (content: auto); not kept in the state
+    timezone: str | None = None  # the feed's timezone: (IANA), read from the config at each run; not kept in the state
 
 
 @dataclass(frozen=True)

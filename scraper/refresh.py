@@ -81,13 +81,14 @@ class Refresher:
         return self.done
 
     def _article(self, row: WrittenRow, pages: dict[str, bytes]) -> tuple[Article, str, str | None]:
+        job = dataclasses.replace(row.job, timezone=self.config.timezone_for(row.job.source))
         if self.http is None:
-            for url in (row.job.url, row.canonical):
+            for url in (job.url, row.canonical):
                 if url and url in pages:
-                    return extract_page(row.job, url, pages[url], None, self.config.rules_for(row.job.source))
-            raise FetchError(row.job.url, "not in the archive")
+                    return extract_page(job, url, pages[url], None, self.config.rules_for(job.source))
+            raise FetchError(job.url, "not in the archive")
         assert self.robots is not None
-        return fetch_article(self.http, self.robots, row.job, allowed_hosts(row.job.url, self.config), self.config.rules_for(row.job.source))
+        return fetch_article(self.http, self.robots, job, allowed_hosts(job.url, self.config), self.config.rules_for(job.source))
 
     def one(self, row: WrittenRow, pages: dict[str, bytes]) -> None:
         aid = row.job.article_id

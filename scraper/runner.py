@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import logging
 import signal
@@ -70,11 +71,14 @@ def extract_page(job: Job, url: str, data: bytes, charset: str | None, rules: Ru
     ``rules:``; a page of another site without them gets the set shipped for its host."""
     extract = extractor_for(url, data) if job.site is not None else cna.extract
     if extract is not cna.extract:
+        general = functools.partial(generic.extract, zone=job.timezone, site=job.site) if extract is generic.extract else extract
         chosen = rules or site_rules.shipped_for(url)
         if chosen is not None:
-            article, extractor = site_rules.extract(data, url, charset, chosen, generic.extract), "rules"
+            if job.timezone is not None:  # the feed's own zone before the one shipped with the rules
+                chosen = dataclasses.replace(chosen, timezone=job.timezone)
+            article, extractor = site_rules.extract(data, url, charset, chosen, general), "rules"
         else:
-            article, extractor = extract(data, url, charset), "generic"
+            article, extractor = general(data, url, charset), "generic"
         # Other sites: the post links the item's own link, as the mirror did (query kept).
         return dataclasses.replace(article, article_id=job.article_id, url=job.url), extractor, None
     if rules is not None:
@@ -205,7 +209,8 @@ class Runner:
                         break
                     hosts = allowed_hosts(job.url, self.config)
                     photos = self.photos if self.config.photos_for(job.source) == "mirror" else None
-                    pending[pool.submit(fetch_one, self.http, self.robots, job, self.config.site, hosts, photos, self.config.rules_for(job.source))] = job
+                    zoned = dataclasses.replace(job, timezone=self.config.timezone_for(job.source))
+                    pending[pool.submit(fetch_one, self.http, self.robots, zoned, self.config.site, hosts, photos, self.config.rules_for(job.source))] = job
                 if self.stop:  # jobs not started yet stay pending for the next run
                     for future in [f for f in pending if f.cancel()]:
                         del pending[future]

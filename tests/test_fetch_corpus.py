@@ -120,7 +120,7 @@ def test_fetch_failures_are_one_line_without_traceback(tmp_path: Path) -> None:
     not_article.write_text("<html><head><title>電子報</title></head><body><a href='/x'>看完整報導</a></body></html>", encoding="utf-8")
     cases = [
         (["fetch", "ftp://example.com/news/aopl/202308230370.aspx", "--html", str(not_article)], "not an http(s) URL"),
-        (["fetch", "https://example.com/a", "--html", str(not_article)], "no publication time"),
+        (["fetch", "https://example.com/a", "--html", str(not_article)], "no article text found"),
         (["fetch", "https://www.cna.com.tw/news/aopl/202308230370.aspx", "--html", str(tmp_path / "missing.html")], "cannot read"),
         (["fetch", "https://www.cna.com.tw/news/aopl/202308230370.aspx", "--html", str(not_article)], "newsletter hub"),
     ]

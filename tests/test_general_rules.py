@@ -69,6 +69,24 @@ def test_title_with_a_dash_but_no_site_name_is_kept_whole() -> None:
     assert extract(page(head)).title == "公車電動化 - 業者憂充電站不足"
 
 
+def test_the_pages_own_spaces_stay_in_the_title_and_markup_indentation_goes() -> None:
+    head = TIME + "<meta property='og:title' content='公車全面電動化　五年完成 | 範例新聞'>"
+    assert extract(page(head, before="<h1>\n    公車全面電動化　五年完成\n  </h1>")).title == "公車全面電動化　五年完成"
+    head = TIME + "<meta property='og:title' content='Buses go  electric - Example News'>"
+    assert extract(page(head, before="<h1>Buses go  electric</h1>")).title == "Buses go  electric"
+
+
+def test_an_h2_headline_is_taken_when_no_h1_is_the_title() -> None:
+    head = TIME + "<meta property='og:title' content='公車全面電動化 - 交通 - 範例新聞'>"
+    assert extract(page(head, before="<h1>選單</h1><h2>熱門新聞</h2><h2>公車全面電動化</h2>")).title == "公車全面電動化"
+
+
+def test_the_feeds_site_name_is_cut_from_the_title() -> None:
+    head = TIME + "<meta property='og:title' content='公車全面電動化 - 範例日報'>"
+    assert generic.extract(page(head), "https://news.example.org/bus.html", site="範例日報").title == "公車全面電動化"
+    assert generic.extract(page(head), "https://news.example.org/bus.html").title == "公車全面電動化 - 範例日報"
+
+
 @given(st.text(min_size=1, max_size=40), st.text(min_size=1, max_size=20))
 def test_cutting_a_suffix_never_leaves_an_empty_title(title: str, site: str) -> None:
     out = pagemeta.strip_site_suffix(title, [site])
@@ -89,6 +107,20 @@ def test_a_time_without_an_offset_is_not_taken_as_an_instant() -> None:
     assert pagemeta.parse_time("2026-12-01 10:55:53") is None
     assert pagemeta.parse_time("2026-12-01") is None
     assert pagemeta.parse_time("2026-12-01T10:55:53.000Z") == datetime(2026, 12, 1, 10, 55, 53, tzinfo=UTC)
+
+
+def test_a_placeholder_structured_date_is_ignored_for_the_next_source() -> None:
+    ld = '<script type=\'application/ld+json\'>{"@type": "NewsArticle", "datePublished": "0001-01-01T00:00:00+00:00"}</script>'
+    assert pagemeta.parse_time("0001-01-01T00:00:00+00:00") is None
+    when = "<time pubdate datetime='2026-12-01T09:15:00Z'>12月1日</time>"
+    assert extract(page(ld, before=when)).published == datetime(2026, 12, 1, 9, 15, tzinfo=UTC)
+    alone = generic.extract(page(ld), "https://news.example.org/bus.html").published
+    assert alone is None or alone.year == 2026  # never fatal: a weaker source, else the feed item's date
+
+
+def test_a_comment_inside_a_sentence_does_not_cut_it() -> None:
+    inside = "<p>市府強調，<!-- ad slot -->充電站將與公車同步啟用，<!--x-->不影響班次。</p>"
+    assert "市府強調，充電站將與公車同步啟用，不影響班次。" in paragraphs(extract(page(TIME, inside=inside)).body_html)
 
 
 # --- photos
@@ -147,6 +179,24 @@ def test_links_list_after_the_story_goes() -> None:
     body = extract(page(TIME, after=related)).body_html
     assert "延伸閱讀" not in body and "其他交通政策" not in body
     assert paragraphs(body)[-1] == STORY[-1]
+
+
+def test_summary_heading_above_the_story_goes_and_subheadings_stay() -> None:
+    before = "<h2>市府宣布公車全面電動化，五年內完成汰換。</h2>"
+    body = extract(page(TIME, before=before, inside="<h2>業者的疑慮</h2>")).body_html
+    assert "五年內完成汰換。</h2>" not in body and "<h2>業者的疑慮</h2>" in body
+
+
+def test_a_promo_ends_the_story_and_what_follows_it_goes() -> None:
+    after = "<p>Pick Six Newsletter</p><p>Get the day's big stories in your inbox.</p><h3>Another story entirely</h3><p>A short line about it</p>"
+    body = extract(page(TIME, after=after)).body_html
+    assert paragraphs(body) == STORY
+
+
+def test_a_see_also_line_amid_the_story_goes() -> None:
+    inside = "<p>延伸閱讀：<a href='/n/9'>公車司機短缺 業者祭加薪搶人</a></p><p>追蹤我們的粉絲專頁，訂閱電子報</p>"
+    body = extract(page(TIME, inside=inside)).body_html
+    assert paragraphs(body) == STORY
 
 
 story_text = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), min_size=12, max_size=60)

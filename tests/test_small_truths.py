@@ -114,7 +114,7 @@ def test_on_a_terminal_log_lines_go_above_the_bar_and_a_summary_stays(tmp_path: 
 
 def test_timezone_key_is_checked_at_load(tmp_path: Path) -> None:
     cfg = config(tmp_path, [("f", "https://example.org/feed")], timezone="Asia/Taipeh")
-    with pytest.raises(ConfigError, match=r"feeds\.yaml:\d+: timezone: 'Asia/Taipeh' is no IANA time zone"):
+    with pytest.raises(ConfigError, match=r"feeds\.yaml:\d+: timezone: must be an IANA time zone name such as Asia/Taipei, not 'Asia/Taipeh'"):
         load(cfg)
     assert load(config(tmp_path, [("f", "https://example.org/feed")])).timezone == config_module.DEFAULT_ZONE == "Asia/Taipei"
 

@@ -24,8 +24,11 @@ Title and time come from the page's own metadata (``pagemeta``).
 
 from __future__ import annotations
 
+import logging
 import re
+from configparser import ConfigParser
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import lxml.html
 
@@ -34,8 +37,9 @@ from ..errors import ExtractError, NotAnArticle
 from ..models import Article
 from ..page import Element, decode, metas, text_of
 from ..urls import identity
-from . import furniture, pagemeta
+from . import furniture, media, pagemeta
 
+log = logging.getLogger("scraper")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 _MARKER = "scraperfigure{}x7q"
 _MARKER_RE = re.compile(r"scraperfigure(\d+)x7q")
@@ -130,7 +134,7 @@ def _mark_figures(root: Element, base: str) -> dict[int, Element]:
     """Swap each photo figure for a marker paragraph; the figures to put back, by number."""
     figures: dict[int, Element] = {}
     for fig in list(root.iter("figure")):
-        if any(a.tag == "a" for a in fig.iterancestors()) or any(img.getparent() is not None and any(p.tag == "a" for p in img.iterancestors()) for img in fig.iter("img")):
+        if any(a.tag == "a" for a in fig.iterancestors()) or any(img.getparent() is not None and media.is_card_photo(img) for img in fig.iter("img")):
             continue  # a related-story card, not a photo of this story
         built = _figure(fig, base)
         parent = fig.getparent()
@@ -171,6 +175,53 @@ def _put_back(blocks: list[Element], figures: dict[int, Element]) -> list[Elemen
     return out
 
 
+def _settings(root: Element) -> ConfigParser:
+    """trafilatura's settings for the page: its floor for a found text (250 characters) counts
+    CJK characters as ``furniture.weight`` does, so a one-paragraph Chinese story is found
+    rather than the whole page's text taken instead."""
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    body = root.find("body")
+    letters = "".join(ch for ch in text_of(body if body is not None else root)[:50000] if ch.isalnum())
+    weight = furniture.weight(letters)
+    if weight > len(letters) > 0:
+        floor = int(config.getint("DEFAULT", "MIN_EXTRACTED_SIZE") * len(letters) / weight)
+        config.set("DEFAULT", "MIN_EXTRACTED_SIZE", str(floor))
+    return config
+
+
+def _photo_figures(blocks: list[Element]) -> list[Element]:
+    """A paragraph that is only a photo, as a figure of the story."""
+    out = []
+    for block in blocks:
+        imgs = list(block.iter("img"))
+        if block.tag == "p" and len(imgs) == 1 and not _squash(text_of(block)) and not (block.text or "").strip():
+            fig: Element = lxml.html.Element("figure")
+            fig.append(lxml.html.Element("img", src=imgs[0].get("src") or "", alt=imgs[0].get("alt") or ""))
+            out.append(fig)
+        else:
+            out.append(block)
+    return out
+
+
+def _declared_photos(meta: dict[str, list[str]]) -> set[str]:
+    return {media.file_of(v) for k in ("og:image", "twitter:image", "image") for v in meta.get(k, ())}
+
+
+def _with_lead_photo(blocks: list[Element], unused: dict[int, Element], meta: dict[str, list[str]]) -> list[Element]:
+    """The page's declared lead photo (``og:image``) first, when the story lost the figure
+    that shows it: a lead photo often stands outside the text's container."""
+    if any(b.tag == "figure" or next(b.iter("img"), None) is not None for b in blocks):
+        return blocks
+    declared = _declared_photos(meta)
+    for fig in unused.values():
+        img = fig.find("img")
+        if img is not None and media.file_of(img.get("src") or "") in declared:
+            return [fig, *blocks]
+    return blocks
+
+
 def _blocks(html: str) -> list[Element]:
     root = lxml.html.fromstring(html)
     body = root.find("body")
@@ -180,23 +231,28 @@ def _blocks(html: str) -> list[Element]:
     return [b for b in blocks if isinstance(b.tag, str)]
 
 
-def _published(text: str, url: str, root: Element, meta: dict[str, list[str]]) -> datetime | None:
+def _published(text: str, url: str, root: Element, meta: dict[str, list[str]], feed_zone: str | None) -> datetime | None:
+    """The page's publication time: one it states with an offset; else one without, read in
+    the feed's ``timezone:`` or the zone the page makes unambiguous (logged); else the day
+    trafilatura finds (its noon, so the day stays); None leaves the feed item's date."""
     published = pagemeta.published_of(root, meta)
     if published is not None:
         return published
-    import trafilatura
+    zone = pagemeta.Zone(ZoneInfo(feed_zone), "the feed's timezone:") if feed_zone else pagemeta.infer_zone(root, meta)
+    published = pagemeta.published_of(root, meta, zone)
+    if published is None:
+        import trafilatura
 
-    found = trafilatura.extract_metadata(text, default_url=url)
-    if found is None or not found.date:
-        return None
-    try:
-        day = datetime.fromisoformat(found.date)
-    except ValueError:
-        return None
-    return day if day.tzinfo is not None else day.replace(tzinfo=UTC)  # a bare date: the day, not a guessed hour
+        found = trafilatura.extract_metadata(text, default_url=url)
+        published = pagemeta.parse_local(found.date, zone.tz if zone else UTC) if found is not None and found.date else None
+    if published is not None and zone is not None and not feed_zone:
+        log.info("zone url=%s: a time without an offset read in %s", url, zone.why)
+    elif published is not None and zone is None:
+        log.info("zone url=%s: a day without a time or zone read as its noon UTC", url)
+    return published
 
 
-def extract(data: bytes, url: str, charset: str | None = None) -> Article:
+def extract(data: bytes, url: str, charset: str | None = None, zone: str | None = None, site: str | None = None) -> Article:
     """A page of any site: title and time from its metadata, main text by trafilatura,
     photos with captions, furniture removed, cleaned by the allow-list."""
     import trafilatura  # heavy; only sources other than CNA need it
@@ -208,15 +264,17 @@ def extract(data: bytes, url: str, charset: str | None = None) -> Article:
         root = lxml.html.document_fromstring(text)
     except (ValueError, lxml.etree.ParserError) as exc:
         raise ExtractError(url, f"the page is not HTML ({exc})") from exc
+    lxml.etree.strip_tags(root, lxml.etree.Comment, lxml.etree.ProcessingInstruction)  # 「a <!-- --> b」 is one sentence
     meta = metas(root)
-    title = pagemeta.title_of(root, meta) or url
-    published = _published(text, url, root, meta)
+    title = pagemeta.title_of(root, meta, [site] if site else ()) or url
+    published = _published(text, url, root, meta, zone)
     _drop_hidden(root)
+    media.prepare(root, _declared_photos(meta))
     figures = _mark_figures(root, url)
-    html = trafilatura.extract(root, url=url, output_format="html", include_images=True, include_links=True, include_comments=False, fast=True)
+    html = trafilatura.extract(root, url=url, output_format="html", include_images=True, include_links=True, include_comments=False, config=_settings(root))
     if not html:
         raise NotAnArticle(url, "no article text found on the page")
-    blocks = furniture.remove(_put_back(_blocks(html), figures))
+    blocks = _with_lead_photo(furniture.remove(_photo_figures(_put_back(_blocks(html), figures))), figures, meta)
     body, _ = clean.clean_elements(blocks, url)
     if not body.strip():
         raise NotAnArticle(url, "no article text found on the page")

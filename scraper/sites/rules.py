@@ -28,7 +28,7 @@ from bs4 import BeautifulSoup, Tag
 from lxml import etree
 
 from .. import clean
-from ..config import check_rules, check_str
+from ..config import check_rules, check_str, check_zone
 from ..errors import ConfigError, ExtractError, LayoutChanged, NotAnArticle
 from ..models import Article, Rules
 from ..page import decode, metas, text_of
@@ -65,14 +65,7 @@ def parse_rule_file(text: str, path: Path) -> tuple[tuple[str, ...], Rules]:
     if not isinstance(hosts, list) or not hosts:
         raise where.error("hosts", "must be a non-empty list of host names")
     rules = check_rules(where, "rules", data["rules"])
-    zone = check_str(where, "timezone", data["timezone"]) if "timezone" in data else None
-    if zone is not None:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise where.error("timezone", f"{zone!r} is not a time zone (e.g. Asia/Taipei)") from None
+    zone = check_zone(where, "timezone", data["timezone"]) if "timezone" in data else None
     return tuple(check_str(where, f"hosts[{i}]", h).lower() for i, h in enumerate(hosts)), dataclasses.replace(rules, timezone=zone)
 
 
