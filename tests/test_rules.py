@@ -146,9 +146,6 @@ def test_without_rules_the_general_extractor_reads_the_page(tmp_path: Path, serv
 # ----------------------------------------------------------------- the shipped rule sets
 
 OTHER = json.loads((Path(__file__).parent / "expected_other.json").read_text(encoding="utf-8"))["pages"]
-# Facts the shipped rules do not get yet: a hotline notice after the story, in a form no
-# structural selector tells from a paragraph (end-of-story detection is the general rules').
-KNOWN_GAPS = {("chinatimes-1.html", "last"), ("appledaily-1.html", "last")}
 
 
 def shipped_cases(corpus: Path) -> list[tuple[Path, dict[str, Any]]]:
@@ -187,7 +184,7 @@ def test_each_shipped_rule_set_gets_the_facts_of_its_real_page(corpus: Path) -> 
     measured = {path.name: facts(path, exp) for path, exp in shipped_cases(corpus)}
     assert len(measured) == 9
     wrong = {(name, fact) for name, got in measured.items() for fact, ok in got.items() if not ok}
-    assert wrong <= KNOWN_GAPS, wrong
+    assert wrong == set(), wrong
     for path, exp in shipped_cases(corpus):  # every selector given matches on its page
         rules = site_rules.shipped_for(exp["url"])
         assert rules is not None

@@ -125,12 +125,17 @@ def parse_when(value: str, zone: str | None) -> tuple[datetime, bool] | None:
         return None
 
 
-def _time_of(el: Tag, zone: str | None) -> datetime | None:
+def _time_of(el: Tag, zone: str | None, url: str) -> datetime | None:
     """The element's ``datetime`` or ``content``, else its text; a value with an hour wins
     over a bare day (蘋果日報's ``<time datetime>`` holds a wrong day, its text the hour)."""
-    found = [when for value in (el.get("datetime"), el.get("content"), el.get_text(" ")) if isinstance(value, str) and (when := parse_when(value, zone))]
-    timed = [when for when, has_hour in found if has_hour]
-    return timed[0] if timed else (found[0][0] if found else None)
+    values = [value for value in (el.get("datetime"), el.get("content"), el.get_text(" ")) if isinstance(value, str)]
+    found = [(when, value) for value in values if (when := parse_when(value, zone))]
+    timed = [(when, value) for (when, has_hour), value in found if has_hour]
+    if timed:
+        if parse_when(timed[0][1], None) is None:  # it needed the zone: say which, as the general extractor does
+            log.info("zone url=%s: a time without an offset read in %s, the zone of the rules for its site", url, zone)
+        return timed[0][0]
+    return found[0][0][0] if found else None
 
 
 def _outermost(found: list[Tag]) -> list[Tag]:
@@ -201,6 +206,18 @@ def _tidy_blocks(box: etree._Element) -> None:
             _remove(p)
 
 
+_CONTAINERS = ("div", "section", "article", "main")
+_BLOCKS = ("p", "div", "section", "article", "figure", "table", "ul", "ol", "blockquote", "h2", "h3", "h4", "h5", "h6")
+
+
+def _flatten(box: etree._Element) -> None:
+    """The selected containers opened, so that the story's bounds are judged paragraph by
+    paragraph (a hotline notice in the same ``div`` as the story is a block of its own)."""
+    while opened := [el for el in box if el.tag in _CONTAINERS and any(isinstance(c.tag, str) and c.tag in _BLOCKS for c in el)]:
+        for el in opened:
+            el.drop_tag()  # type: ignore[attr-defined]
+
+
 def _body(soup: BeautifulSoup, rules: Rules, base: str, figures: dict[int, etree._Element]) -> tuple[str, int] | None:
     """The selected story blocks: ``<br><br>`` runs split, the selected photos in their
     places (others dropped when a photo rule is given), the ones above the story first."""
@@ -224,6 +241,7 @@ def _body(soup: BeautifulSoup, rules: Rules, base: str, figures: dict[int, etree
         elif rules.photos and el.getparent() is not None:
             el.drop_tree()  # not one of the story's photos (an icon, a related item's thumbnail)
     _tidy_blocks(box)
+    _flatten(box)
     lead = [fig for n, fig in sorted(figures.items()) if n not in placed]
     for fig in reversed(lead):
         box.insert(0, fig)
@@ -272,7 +290,7 @@ def extract(data: bytes, url: str, charset: str | None, rules: Rules, fill: Extr
     title_el = soup.select_one(rules.title) if rules.title else None
     title = _line_text(title_el) if title_el is not None else ""
     time_el = soup.select_one(rules.time) if rules.time else None
-    published = _time_of(time_el, rules.timezone) if time_el is not None else None
+    published = _time_of(time_el, rules.timezone, url) if time_el is not None else None
     figures = _photos(soup, rules, url)
     body = _body(soup, rules, url, figures) if rules.body else None
     if strict and ((rules.title and not title) or (rules.body and body is None)):
