@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from .addresses import allow_list
 from .errors import ConfigError
 from .schedule import Policy
 from .urls import split
@@ -37,6 +38,12 @@ class HttpConfig:
     max_retry_after: float = 3600.0  # cap on a server's Retry-After, seconds
     backoff: float = 1.0  # first wait between tries within a run, seconds (doubles, with jitter)
     wait_in_run: float = 60.0  # a longer Retry-After ends the host's turn for this run
+    allow_private: tuple[str, ...] = ()  # hosts, addresses or CIDR networks outside content may lead to
+    named: tuple[str, ...] = ()  # URLs the operator named (feeds, backfill): their host:port is allowed
+
+    def naming(self, *urls: str) -> HttpConfig:
+        """This configuration with ``urls`` counted as named by the operator."""
+        return dataclasses.replace(self, named=(*self.named, *urls))
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,7 @@ HTTP_KEYS = {
     "max_retry_after": float,
     "backoff": float,
     "wait_in_run": float,
+    "allow_private": list,
 }
 DAY = 86400.0
 # (least, most) of every number: a value outside is a mistake, not a wish (an infinite
@@ -276,7 +284,8 @@ def parse(text: str, path: Path) -> Config:
     for k in ("max_attempts", "report_after"):
         if k in data:
             counts[k] = int(_check_number(where, k, data[k], int))
-    counts["backfill"] = _backfill(where, data.get("backfill"))
+    counts["backfill"] = backfill = _backfill(where, data.get("backfill"))
+    http = http.naming(*(f.url for f in feeds), backfill.base, *backfill.sitemaps)
     if "photos" in data:
         counts["photos"] = _check_choice(where, "photos", data["photos"], PHOTO_MODES)
     for k in ("article_backoff", "feed_backoff"):
@@ -327,11 +336,28 @@ def _http(where: _Where, http_data: object) -> HttpConfig:
         if k not in HTTP_KEYS:
             raise where.error(f"http.{k}", f"unknown key (expected one of {', '.join(sorted(HTTP_KEYS))})")
         kind = HTTP_KEYS[k]
-        if kind is str:
+        if kind is list:
+            http_values[k] = _check_allow_private(where, f"http.{k}", value)
+        elif kind is str:
             http_values[k] = _check_str(where, f"http.{k}", value)
         else:
             http_values[k] = _check_number(where, f"http.{k}", value, kind)
     return HttpConfig(**http_values)
+
+
+def _check_allow_private(where: _Where, key: str, value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise where.error(key, "must be a list of hostnames, IP addresses or CIDR networks")
+    for i, entry in enumerate(value):
+        if not isinstance(entry, str):
+            raise where.error(f"{key}[{i}]", f"must be a hostname, IP address or CIDR network, not {entry!r}")
+        try:
+            allow_list((entry,))
+        except ValueError as exc:
+            raise where.error(f"{key}[{i}]", str(exc)) from None
+    return tuple(entry.strip() for entry in value)
 
 
 def _backfill(where: _Where, data: object) -> BackfillConfig:

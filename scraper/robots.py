@@ -14,7 +14,7 @@ import logging
 import threading
 from urllib.robotparser import RobotFileParser
 
-from .errors import FetchError, RobotsDenied
+from .errors import FetchError, Refused, RobotsDenied
 from .http import Http
 from .urls import split
 
@@ -38,6 +38,8 @@ class Robots:
             raise FetchError(url, "not a URL that can be fetched")
         origin = f"{parts.scheme}://{parts.netloc}"
         rules = self._rules(origin)
+        if isinstance(rules, Refused):
+            raise Refused(url, rules.reason)  # the site's address is refused: so is the article
         if isinstance(rules, FetchError):
             raise FetchError(url, f"robots.txt of {origin} cannot be read now ({rules.reason}); tried again later", transient=True)
         try:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from . import posts, schedule
 from .archive import Archive
 from .config import Config
-from .errors import ExtractError, FetchError, NotAnArticle, OffSite, RetryLater, RobotsDenied, StoreError
+from .errors import ExtractError, FetchError, NotAnArticle, OffSite, Refused, RetryLater, RobotsDenied, StoreError
 from .http import Http
 from .models import Article, Job, Post, RunReport
 from .photos import Photos
@@ -210,6 +210,9 @@ class Runner:
             raise  # the output or the state is unusable: the run ends, the article stays pending
         except RetryLater as exc:
             return self._deferred(job, exc)
+        except Refused as exc:  # an address outside content must not reach: said once, never retried
+            log.warning("refused id=%s url=%s: %s", job.article_id, job.url, exc.reason)
+            return self._skipped(job, f"refused: {exc.reason}")
         except (RobotsDenied, OffSite, NotAnArticle, FetchError) as exc:
             return self._unfetched(job, exc)
         except ExtractError as exc:
