@@ -24,7 +24,7 @@ from .errors import ConfigError, ExtractError, FetchError, StoreError
 from .http import Http
 from .models import Article
 from .photos import Photos
-from .postfiles import PostFiles
+from .postfiles import PostChanged, PostFiles
 from .robots import Robots
 from .runner import allowed_hosts, extract_page, fetch_article
 from .state import State, WrittenRow
@@ -110,7 +110,11 @@ class Refresher:
             self.done.unchanged.append(aid)
             self.state.record_refreshed(aid, sha=sha(text), extractor=extractor, now=self.clock())
             return
-        self.files.rewrite(row.path, text)
+        try:
+            self.files.rewrite(row.path, text, was=None if self.force else current)
+        except PostChanged as exc:
+            self.done.left_alone.append(f"{aid}: {exc} (edited by hand while refresh ran?); --force rewrites it")
+            return
         self.state.record_refreshed(aid, sha=sha(text), extractor=extractor, now=self.clock())
         self.done.rewritten.append(aid)
         log.info("refreshed id=%s path=%s extractor=%s", aid, row.path, extractor)

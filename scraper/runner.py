@@ -359,12 +359,12 @@ def open_run(config: Config, kind: str, *, dry_run: bool = False, now: float) ->
 def reindex(state: State, files: PostFiles, now: float) -> tuple[int, list[str]]:
     """Record every post in ``_posts`` as written, by its ``from:`` URL. Returns the number
     recorded and the files that name no article."""
-    found: list[tuple[str, str, str, str | None]] = []
+    found: list[tuple[tuple[str, ...], str, str, str | None]] = []
     unknown: list[str] = []
     for name, url in files.scan():
         if not url:
             unknown.append(str(files.posts_dir / name))
             continue
         rel = str((files.posts_dir / name).relative_to(files.output))
-        found += [(aid, url, rel, None) for aid in identities(url)]
+        found.append((identities(url), url, rel, None))
     return state.reindexed(found, now), unknown
