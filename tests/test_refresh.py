@@ -148,7 +148,7 @@ def test_a_hand_edit_made_while_refresh_fetches_wins(server: Server, corpus: Pat
     post = tmp_path / "out" / "_posts" / name
     edited = text.replace("</div>\n", "<p>my note</p></div>\n")
     path = next(path_of(link) for link in links if aid in link)
-    changed = server.routes[path].body.replace("</p>".encode(), "。補充</p>".encode(), 1)  # type: ignore[union-attr]
+    changed = server.routes[path].body.replace(b"</p>", "。補充</p>".encode(), 1)  # type: ignore[union-attr]
 
     def held(request: Request) -> Reply:
         post.write_text(edited, encoding="utf-8")  # the editor saves while the server holds the request
