@@ -7,7 +7,6 @@ gives one) and the key, so a user can fix it from the cron mail alone.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from .addresses import allow_list
 from .errors import ConfigError
 from .schedule import Policy
 from .urls import split
+from .yamlcheck import _check_choice, _check_number, _check_str, _Where
 
 DEFAULT_USER_AGENT = "cna-jekyll-scraper/0.1 (Jekyll news mirror; python-httpx)"
 CONTENT_MODES = ("auto", "page", "feed")
@@ -56,6 +56,17 @@ class FeedConfig:
     updates: str = "keep"  # keep: the first version stays; rewrite: a changed title renders the post again
 
 
+@dataclass(frozen=True)
+class PhotoConfig:
+    """Limits of ``photos: mirror`` (the ``photo_limits:`` mapping)."""
+
+    per_article: int = 40  # photos stored per article; the rest keep their remote URL
+    bytes_per_article: int = 40_000_000  # bytes fetched for one article's photos
+    bytes_per_photo: int = 10_000_000  # one photo's cap
+    retry_backoff: float = 3600.0  # seconds before a failed photo is tried again; doubles each time
+    max_attempts: int = 6  # runs that may fail a photo before it keeps its remote URL for good
+
+
 SITEMAPS = ("https://www.cna.com.tw/sitemap_fromRemote_cfp.xml", "https://www.cna.com.tw/GoogleNewsSitemap_fromRemote_cfp.xml")
 
 
@@ -81,6 +92,7 @@ class Config:
     backfill: BackfillConfig = field(default_factory=BackfillConfig)
     photos: str = "link"  # link: posts point at the source's photos; mirror: a local copy
     archive: Path | None = None  # a folder of WARC files keeping every page and feed fetched
+    photo_limits: PhotoConfig = field(default_factory=PhotoConfig)
 
     def photos_for(self, source: str) -> str:
         """The photo mode of an article found by ``source`` (a feed's URL, or a backfill)."""
@@ -120,7 +132,7 @@ class Config:
         return dataclasses.replace(self, archive=archive)
 
 
-TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "feed_backoff", "backfill", "photos", "archive"}
+TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "feed_backoff", "backfill", "photos", "archive", "photo_limits"}
 FEED_KEYS = {"name", "url", "site", "content", "photos", "updates"}
 HTTP_KEYS = {
     "user_agent": str,
@@ -136,60 +148,7 @@ HTTP_KEYS = {
     "wait_in_run": float,
     "allow_private": list,
 }
-DAY = 86400.0
-# (least, most) of every number: a value outside is a mistake, not a wish (an infinite
-# delay would hang, 1e29 retries never end, 1e308 seconds overflow the clock).
-BOUNDS: dict[str, tuple[float, float]] = {
-    "timeout": (0.001, 3600),
-    "deadline": (0.001, 6 * 3600),
-    "max_per_host": (1, 64),
-    "max_connections": (1, 256),
-    "delay": (0, 3600),
-    "max_bytes": (1024, 2**31),
-    "retries": (0, 100),
-    "max_retry_after": (0, DAY),
-    "backoff": (0, 3600),
-    "wait_in_run": (0, 3600),
-    "max_attempts": (1, 1000),
-    "report_after": (1, 1000),
-    "article_backoff": (0, 30 * DAY),
-    "feed_backoff": (0, 7 * DAY),
-    "max_misses": (1, 100_000),
-}
-
-
-class _Where:
-    """Line numbers of keys, read off the composed YAML nodes."""
-
-    def __init__(self, path: Path, node: yaml.Node | None) -> None:
-        self.path = path
-        self.lines: dict[str, int] = {}
-        self._seen: set[int] = set()
-        if node is not None:
-            self._walk(node, "")
-
-    def _walk(self, node: yaml.Node, prefix: str) -> None:
-        self.lines[prefix] = node.start_mark.line + 1
-        if id(node) in self._seen:  # an alias: walked once, so nested aliases cannot blow up
-            return
-        self._seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                name = f"{prefix}.{key.value}" if prefix else str(key.value)
-                self.lines[name] = key.start_mark.line + 1
-                self._walk(value, name)
-                self.lines[name] = key.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self._walk(item, f"{prefix}[{i}]")
-
-    def error(self, key: str, message: str) -> ConfigError:
-        probe = key
-        while probe and probe not in self.lines:
-            probe = probe.rsplit(".", 1)[0] if "." in probe else ""
-        line = self.lines.get(probe)
-        where = f"{self.path}:{line}" if line else str(self.path)
-        return ConfigError(f"{where}: {key}: {message}")
+PHOTO_KEYS: dict[str, type] = {"per_article": int, "bytes_per_article": int, "bytes_per_photo": int, "retry_backoff": float, "max_attempts": int}
 
 
 def _check_url(where: _Where, key: str, value: object) -> str:
@@ -199,56 +158,6 @@ def _check_url(where: _Where, key: str, value: object) -> str:
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise where.error(key, f"{value!r} is not an http(s) URL")
     return value.strip()
-
-
-def _check_str(where: _Where, key: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise where.error(key, f"must be a non-empty string, not {value!r}")
-    if "\n" in value or "\r" in value:
-        raise where.error(key, "must be on one line")
-    if "\x00" in value:
-        raise where.error(key, "must not hold a NUL character")
-    return value.strip()
-
-
-def _check_choice(where: _Where, key: str, value: object, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise where.error(key, f"must be one of {', '.join(choices)}, not {value!r}")
-    return value
-
-
-def _number(value: object) -> float | int | None:
-    """A YAML number, or a string YAML 1.1 leaves unread (``1e308``, ``1_000``)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return value
-    if isinstance(value, str):
-        text = value.strip().replace("_", "")
-        try:
-            return int(text)
-        except ValueError:
-            pass
-        try:
-            return float(text)
-        except ValueError:
-            return None
-    return None
-
-
-def _check_number(where: _Where, key: str, value: object, kind: type) -> float | int:
-    number = _number(value)
-    if number is None:
-        raise where.error(key, f"must be a number, not {value!r}")
-    name = key.rsplit(".", 1)[-1]
-    least, most = BOUNDS.get(name, (0, 1e9))
-    if isinstance(number, float) and not math.isfinite(number):
-        raise where.error(key, f"must be a number from {least:g} to {most:g}, not {value!r}")
-    if kind is int and not (isinstance(number, int) or number.is_integer()):
-        raise where.error(key, f"must be a whole number, not {value!r}")
-    if not least <= number <= most:
-        raise where.error(key, f"must be from {least:g} to {most:g}, not {value!r}")
-    return kind(number)  # type: ignore[no-any-return]
 
 
 def parse(text: str, path: Path) -> Config:
@@ -288,6 +197,7 @@ def parse(text: str, path: Path) -> Config:
     http = http.naming(*(f.url for f in feeds), backfill.base, *backfill.sitemaps)
     if "photos" in data:
         counts["photos"] = _check_choice(where, "photos", data["photos"], PHOTO_MODES)
+    counts["photo_limits"] = _photo_limits(where, data.get("photo_limits"))
     for k in ("article_backoff", "feed_backoff"):
         if k in data:
             counts[k] = float(_check_number(where, k, data[k], float))
@@ -358,6 +268,19 @@ def _check_allow_private(where: _Where, key: str, value: object) -> tuple[str, .
         except ValueError as exc:
             raise where.error(f"{key}[{i}]", str(exc)) from None
     return tuple(entry.strip() for entry in value)
+
+
+def _photo_limits(where: _Where, data: object) -> PhotoConfig:
+    if data is None:
+        return PhotoConfig()
+    if not isinstance(data, dict):
+        raise where.error("photo_limits", f"must be a mapping with keys {', '.join(PHOTO_KEYS)}")
+    values: dict[str, Any] = {}
+    for k, value in data.items():
+        if k not in PHOTO_KEYS:
+            raise where.error(f"photo_limits.{k}", f"unknown key (expected one of {', '.join(sorted(PHOTO_KEYS))})")
+        values[k] = _check_number(where, f"photo_limits.{k}", value, PHOTO_KEYS[k])
+    return PhotoConfig(**values)
 
 
 def _backfill(where: _Where, data: object) -> BackfillConfig:

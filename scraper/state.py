@@ -313,12 +313,8 @@ class State:
 
     def reindexed(self, found: Iterable[tuple[tuple[str, ...], str, str, str | None]], now: float) -> int:
         """Record posts found on disk, (ids, from: URL, path, sha) each, as written; returns how
-        many posts (files) were new to the state.
-
-        A post is one written article: the first of its ids (or the one already written) is
-        the written row, and the others (the same link spelt percent-encoded or not) are
-        recorded as its aliases, skipped, so that a feed naming it either way writes nothing
-        and the written count is the count of files."""
+        many posts (files) were new. One written row a file: its other ids (the link spelt
+        percent-encoded or not) are aliases, skipped, so either spelling writes nothing."""
         recorded: set[str] = set()
         with self.transaction():
             for ids, url, path, sha in found:
