@@ -25,6 +25,7 @@ from .config import Config
 from .errors import ExtractError, FetchError, NotAnArticle, OffSite, Refused, RetryLater, RobotsDenied, StoreError
 from .http import Http
 from .models import Article, Job, Post, RunReport
+from .photoindex import PhotoIndex
 from .photos import Photos
 from .postfiles import PostFiles
 from .robots import Robots
@@ -89,7 +90,7 @@ def fetch_one(http: Http, robots: Robots, job: Job, site: str, hosts: frozenset[
     mirrored = None
     when = job.published or article.published
     if photos is not None and when is not None:
-        mirrored = photos.mirror(article.body_html, when)
+        mirrored = photos.mirror(article.body_html, when, article.article_id)
         article = dataclasses.replace(article, body_html=mirrored.body_html)
     post = posts.build(article, site=job.site or site, date=job.published, author=job.author)
     return Fetched(job, article, post, extractor, why, mirrored.stored if mirrored else 0, mirrored.failed if mirrored else 0)
@@ -168,7 +169,18 @@ class Runner:
         self.stop = Stop()
         self.robots_denied: dict[str, int] = {}
         self.keep: Callable[[Article], bool] | None = None  # articles not kept are neither written nor recorded
-        self.photos = Photos(files.output, http)
+        self._photos: Photos | None = None
+
+    @property
+    def photos(self) -> Photos:
+        """The run's photo store (its index opened when a feed mirrors photos first needs it)."""
+        if self._photos is None:
+            self._photos = Photos(self.files.output, self.http, PhotoIndex(self.state.path), self.config.photo_limits, clock=self.now)
+        return self._photos
+
+    def close(self) -> None:
+        if self._photos is not None:
+            self._photos.index.close()
 
     def run(self, jobs: Iterable[Job], on_done: Callable[[Job, str], None] | None = None) -> None:
         """Fetch jobs concurrently (at most ``max_connections`` in flight, ``max_per_host`` to one
