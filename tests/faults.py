@@ -504,6 +504,6 @@ def redesign(server: Server, corpus: Path, tmp: Path) -> Outcome:
 SCENARIOS += [redesign]
 
 
-from tests.faults_security import SECURITY  # noqa: E402  (its scenarios build on Scene above)
+from tests.faults_hardening import HARDENING  # noqa: E402  (its scenarios build on Scene above)
 
-SCENARIOS += SECURITY
+SCENARIOS += HARDENING
