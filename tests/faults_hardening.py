@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -106,7 +108,8 @@ def refresh_during_edit(server: Server, corpus: Path, tmp: Path) -> Outcome:
         return Reply(200, s.page(FAULTY).replace(b"</p>", "。補充</p>".encode(), 1))
 
     server.routes[s.fault_path] = held
-    code = main(["refresh", "--config", str(s.cfg()), "--ids", aid, "-q"])
+    with contextlib.redirect_stdout(io.StringIO()):  # its summary line is not the table's
+        code = main(["refresh", "--config", str(s.cfg()), "--ids", aid, "-q"])
     kept = "kept" if post.read_text(encoding="utf-8") == edited else "overwritten"
     return s.outcome("post edited while refresh fetches it", "refresh exit 1, hand edit kept", f"refresh exit {code}, hand edit {kept}", (*GOOD, FAULTY))
 
@@ -122,12 +125,11 @@ def reindex_spellings(server: Server, corpus: Path, tmp: Path) -> Outcome:
     server.routes["/full"] = Reply(200, f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode(), {"Content-Type": "application/rss+xml"})
     s.poll()
     (tmp / "out" / ".scraper" / "state.db").unlink()
-    main(["reindex", "--config", str(s.cfg()), "-q"])
-    import contextlib
-    import io
-
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
+        main(["reindex", "--config", str(s.cfg()), "-q"])
+        out.seek(0)
+        out.truncate()
         main(["status", "--config", str(s.cfg()), "--json"])
     written = json.loads(out.getvalue())["articles"]["written"]
     files = len(list((tmp / "out" / "_posts").iterdir()))
