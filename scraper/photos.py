@@ -82,6 +82,10 @@ class _Later(FetchError):
     """A photo not asked for now (its backoff, or its host failed in this run)."""
 
 
+class _NoRequest(FetchError):
+    """A photo not stored yet, in a run that makes no request."""
+
+
 class _OverBudget(FetchError):
     """A photo over what the article's byte limit leaves: kept remote, not tried again."""
 
@@ -162,6 +166,8 @@ class Photos:
             except Refused as exc:
                 self.index.failed(url, exc.reason, self.clock(), backoff=0, max_attempts=1, article_id=None, final=True)
                 log.warning("photo kept remote url=%s: %s", url, exc.reason)
+            except _NoRequest:  # a run that makes no request (refresh --from-archive): nothing to record
+                log.info("photo kept remote url=%s: not stored yet, and no request is made", url)
             except _OverBudget as exc:  # a limit, not a failure: not tried again
                 log.warning("photo kept remote url=%s: %s", url, exc.reason)
             except _Later as exc:  # not tried now: no attempt counted, the post waits for it
@@ -186,7 +192,7 @@ class Photos:
             self.index.stored(url, None, str(legacy.relative_to(self.output)), self.clock())
             return self._site_path(legacy)
         if self.http is None:
-            raise FetchError(url, "not stored yet, and no request is made")
+            raise _NoRequest(url, "not stored yet, and no request is made")
         if row is not None and row.status == REFUSED:
             raise Refused(url, row.reason or "refused before")
         if row is not None and row.status == GAVE_UP:
