@@ -25,6 +25,7 @@ from typing import Any
 import lxml.html
 from bs4 import BeautifulSoup
 
+from bench import photolookup
 from scraper import posts
 from scraper.sites import cna
 from tests.helpers import body, paragraphs
@@ -234,6 +235,7 @@ def main() -> int:
     small = [backfill_run(500, delay=0, latency=0)["rss_mb"] for _ in range(1 if quick else 3)]
     big = backfill_run(1000 if quick else 5000, delay=0, latency=0)
     results["memory"] = {"rss_mb_500": statistics.median(small), "rss_mb_large": big["rss_mb"], "large_articles": big["written"], "large_wall_s": big["wall"]}
+    results["photo_lookup"] = photolookup.measure(20_000 if quick else 100_000)  # 300,000: run bench.photolookup alone
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
     print(render(results))
     return 0
@@ -301,6 +303,8 @@ def render(r: dict[str, Any]) -> str:
         f"| 500 articles (baseline) | {mem['rss_mb_500']:.1f} |",
         f"| {mem['large_articles']} articles ({mem['large_wall_s']:.0f} s) | {mem['rss_mb_large']:.1f} |",
     ]
+    if "photo_lookup" in r:
+        out += ["", *photolookup.render(r["photo_lookup"])]
     return "\n".join(out)
 
 
