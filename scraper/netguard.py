@@ -120,7 +120,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         self.inner.sleep(seconds)
 
 
-def transport(guard: Guard, limits: httpx.Limits, inner: httpcore.NetworkBackend | None = None) -> httpx.HTTPTransport:
+def transport(guard: Guard, limits: httpx.Limits, inner: httpcore.NetworkBackend | None = None, resolve: Resolver = system_resolver) -> httpx.HTTPTransport:
     """httpx's own transport, its connection pool built on the guarded backend."""
     made = httpx.HTTPTransport(limits=limits, trust_env=False)
     ssl_context = made._pool._ssl_context  # the context httpx built (certifi's roots)
@@ -129,6 +129,6 @@ def transport(guard: Guard, limits: httpx.Limits, inner: httpcore.NetworkBackend
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
-        network_backend=GuardedBackend(guard, inner),
+        network_backend=GuardedBackend(guard, inner, resolve),
     )
     return made

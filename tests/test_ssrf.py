@@ -18,15 +18,17 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import httpcore
+import httpx
 import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from scraper.addresses import allow_list, refusal
-from scraper.config import load
-from scraper.errors import ConfigError
+from scraper.config import HttpConfig, load
+from scraper.errors import ConfigError, FetchError
 from scraper.http import Http
+from scraper.netguard import AddressRefused
 from scraper.poll import poll
 from tests.helpers import body, images
 from tests.server import Reply, Server
@@ -160,3 +162,43 @@ def test_no_photo_page_or_redirect_reaches_a_private_address(corpus: Path, tmp_p
         with sqlite3.connect(tmp_path / "out" / ".scraper" / "state.db") as db:
             (status,) = db.execute("SELECT status FROM articles WHERE url = ?", (refused,)).fetchone()
         assert status == "skipped"  # said once, not tried again on every run
+
+
+def test_the_name_is_resolved_once_and_the_checked_address_connected_to(server: Server) -> None:
+    """DNS rebinding: a name that answers a public address first and 127.0.0.1 next gains
+    nothing, since the guard resolves once and connects by the address it checked; the
+    URL's name stays in the Host header."""
+    from scraper.netguard import Guard, transport
+
+    answers = {"rebind.test": [["127.0.0.1"]], "photos.test": [["127.0.0.1"]], "mixed.test": [["93.184.216.34", "127.0.0.1"]]}
+    asked: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return answers[host].pop(0)
+
+    hosts: list[str] = []
+    server.routes["/x"] = lambda request: hosts.append(request.headers["Host"]) or Reply(200, b"ok", {"Content-Type": "text/plain"})
+    recorder = Recorder()
+    guard = Guard.of([], ("photos.test",))
+    with httpx.Client(transport=transport(guard, httpx.Limits(), recorder, resolve)) as client:
+        response = client.get(f"http://photos.test:{server.port}/x")  # allowed by name: connected to the address it resolved to
+        assert response.text == "ok" and recorder.connects == ["127.0.0.1"]
+        with pytest.raises(AddressRefused, match=r"rebind\.test, which resolves to 127\.0\.0\.1 \(loopback\), is not a public address"):
+            client.get(f"http://rebind.test:{server.port}/x")
+        with pytest.raises(httpx.ConnectError):  # only the public address is tried (the recorder refuses to leave loopback)
+            client.get(f"http://mixed.test:{server.port}/x")
+    assert recorder.connects == ["127.0.0.1", "93.184.216.34"] and asked == ["photos.test", "rebind.test", "mixed.test"]
+    assert server.hits["/x"] == 1 and hosts == [f"photos.test:{server.port}"]
+
+
+@pytest.mark.parametrize("url", ["http://0177.0.0.1/", "http://0x7f.0.0.1/", "http://[::ffff:10.0.0.1]/", "http://0.0.0.0/", "http://[::]/"])
+def test_other_spellings_of_inside_addresses_make_no_connection(url: str) -> None:
+    recorder = Recorder()
+    with Http(load_http(), network=recorder) as http, pytest.raises(FetchError):
+        http.get(url)
+    assert recorder.connects == []
+
+
+def load_http() -> HttpConfig:
+    return HttpConfig(retries=1, delay=0)
