@@ -185,8 +185,7 @@ class Http:
     """A polite HTTP client. Thread-safe; one per run."""
 
     def __init__(self, config: HttpConfig, transport: httpx.BaseTransport | None = None, network: httpcore.NetworkBackend | None = None) -> None:
-        """``transport`` replaces the guarded one (no address check: tests only); ``network``
-        is the backend under the address guard (the system's sockets by default)."""
+        """``network``: the sockets under the address guard; ``transport`` replaces both (tests)."""
         self.config = config
         self.limiter = HostLimiter(config.max_per_host, config.delay)
         self.policy = schedule.Policy(max_retry_after=config.max_retry_after, wait_in_run=config.wait_in_run)
