@@ -35,7 +35,7 @@ from .config import PhotoConfig
 from .errors import FetchError, Refused, RetryLater, StoreError
 from .errors import os_reason as reason
 from .http import Http
-from .photoindex import FAILED, GAVE_UP, REFUSED, STORED, PhotoIndex
+from .photoindex import FAILED, GAVE_UP, STORED, PhotoIndex
 from .urls import host_of, is_web
 
 log = logging.getLogger(__name__)
@@ -193,8 +193,8 @@ class Photos:
             return self._site_path(legacy)
         if self.http is None:
             raise _NoRequest(url, "not stored yet, and no request is made")
-        if row is not None and row.status == REFUSED:
-            raise Refused(url, row.reason or "refused before")
+        # A refused row is not taken as final here: the guard answers again, at no cost to
+        # anyone, so an address allowed since (http.allow_private) is fetched.
         if row is not None and row.status == GAVE_UP:
             raise FetchError(url, f"given up after {row.attempts} attempts ({row.reason})")
         if row is not None and row.status == FAILED and row.next_attempt > self.clock():
