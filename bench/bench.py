@@ -25,6 +25,7 @@ from typing import Any
 import lxml.html
 from bs4 import BeautifulSoup
 
+from bench import photolookup
 from scraper import posts
 from scraper.sites import cna
 from tests.helpers import body, paragraphs
@@ -247,6 +248,7 @@ def main() -> int:
     big = backfill_run(1000 if quick else 5000, delay=0, latency=0)
     results["memory"] = {"rss_mb_500": statistics.median(small), "rss_mb_large": big["rss_mb"], "large_articles": big["written"], "large_wall_s": big["wall"]}
     results["article_benchmark"] = article_benchmark()
+    results["photo_lookup"] = photolookup.measure(20_000 if quick else 100_000)  # 300,000: run bench.photolookup alone
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
     print(render(results))
     return 0
@@ -320,6 +322,8 @@ def render(r: dict[str, Any]) -> str:
         out.append(f"skipped: the benchmark's pages are not at {AEB}")
     else:
         out += ["| extractor | score |", "| --- | --- |", f"| scraper | {aeb['project']} |", f"| trafilatura defaults | {aeb['trafilatura']} |"]
+    if "photo_lookup" in r:
+        out += ["", *photolookup.render(r["photo_lookup"])]
     return "\n".join(out)
 
 

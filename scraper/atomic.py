@@ -13,20 +13,25 @@ import contextlib
 import errno
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 TMP_PREFIX = ".tmp-"
 
 
-def write(target: Path, data: bytes, *, replace: bool = True) -> None:
+def write(target: Path, data: bytes, *, replace: bool = True, before_replace: Callable[[], None] | None = None) -> None:
     """Put ``data`` at ``target`` atomically. With ``replace`` false an existing file is never
-    replaced (FileExistsError). Any failure is the OSError it was; no temporary file stays."""
+    replaced (FileExistsError). ``before_replace`` runs once the new bytes are on disk, just
+    before they take the target's place: an exception from it leaves the target as it was.
+    Any failure is the exception it was; no temporary file stays."""
     tmp = target.parent / f"{TMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{target.name}"
     try:
         with open(tmp, "xb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        if before_replace is not None:
+            before_replace()
         if replace:
             os.replace(tmp, target)
         else:

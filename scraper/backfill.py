@@ -267,12 +267,15 @@ def backfill(
 
 def _run(job: Backfill, url_list: list[str], since: date | None, until: date, use_sitemaps: bool) -> None:
     with job.runner.stop.installed():
-        if url_list:
-            job.run_urls(url_list)
-        if since is not None:
-            if use_sitemaps:
-                job.sitemaps(since, until)
-            job.walk(since, until)
+        try:
+            if url_list:
+                job.run_urls(url_list)
+            if since is not None:
+                if use_sitemaps:
+                    job.sitemaps(since, until)
+                job.walk(since, until)
+        finally:
+            job.runner.close()
     job.runner.report_robots()
     job.runner.report_fallback()
     if job.runner.stop:

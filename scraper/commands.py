@@ -46,7 +46,7 @@ def fetch_post(url: str, *, html: Path | None, site: str, http_config: HttpConfi
             raise FetchError(str(html), f"over the {cap}-byte cap")
         data, final, charset = saved, url, None
     else:
-        with Http(http_config or HttpConfig()) as http:
+        with Http((http_config or HttpConfig()).naming(url)) as http:  # the operator named this URL
             if archive is not None:
                 http.recorder = Archive(archive).record
             Robots(http).check(url)

@@ -7,19 +7,19 @@ gives one) and the key, so a user can fix it from the cron mail alone.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
 
+from .addresses import allow_list
 from .errors import ConfigError
 from .models import Rules
 from .schedule import Policy
 from .urls import split
-from .where import Where as _Where
+from .yamlcheck import Where, check_choice, check_number, check_str, check_zone
 
 DEFAULT_USER_AGENT = "cna-jekyll-scraper/0.1 (Jekyll news mirror; python-httpx)"
 CONTENT_MODES = ("auto", "page", "feed")
@@ -41,6 +41,12 @@ class HttpConfig:
     max_retry_after: float = 3600.0  # cap on a server's Retry-After, seconds
     backoff: float = 1.0  # first wait between tries within a run, seconds (doubles, with jitter)
     wait_in_run: float = 60.0  # a longer Retry-After ends the host's turn for this run
+    allow_private: tuple[str, ...] = ()  # hosts, addresses or CIDR networks outside content may lead to
+    named: tuple[str, ...] = ()  # URLs the operator named (feeds, backfill): their host:port is allowed
+
+    def naming(self, *urls: str) -> HttpConfig:
+        """This configuration with ``urls`` counted as named by the operator."""
+        return dataclasses.replace(self, named=(*self.named, *urls))
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,17 @@ class FeedConfig:
     updates: str = "keep"  # keep: the first version stays; rewrite: a changed title renders the post again
     rules: Rules | None = None  # CSS selectors for this feed's pages, before the general extractor
     timezone: str | None = None  # IANA zone of the source's times without an offset; None: inferred from the page
+
+
+@dataclass(frozen=True)
+class PhotoConfig:
+    """Limits of ``photos: mirror`` (the ``photo_limits:`` mapping)."""
+
+    per_article: int = 40  # photos stored per article; the rest keep their remote URL
+    bytes_per_article: int = 40_000_000  # bytes fetched for one article's photos
+    bytes_per_photo: int = 10_000_000  # one photo's cap
+    retry_backoff: float = 3600.0  # seconds before a failed photo is tried again; doubles each time
+    max_attempts: int = 6  # runs that may fail a photo before it keeps its remote URL for good
 
 
 SITEMAPS = ("https://www.cna.com.tw/sitemap_fromRemote_cfp.xml", "https://www.cna.com.tw/GoogleNewsSitemap_fromRemote_cfp.xml")
@@ -82,6 +99,7 @@ class Config:
     archive: Path | None = None  # a folder of WARC files keeping every page and feed fetched
     timezone: str = DEFAULT_ZONE  # the site's zone: every date on the command line, times printed by status
     then: str | None = None  # a shell command run after a poll that changed posts (``poll --then``)
+    photo_limits: PhotoConfig = field(default_factory=PhotoConfig)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -133,7 +151,7 @@ class Config:
         return dataclasses.replace(self, archive=archive)
 
 
-TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "feed_backoff", "backfill", "photos", "archive", "timezone", "then"}
+TOP_KEYS = {"site", "output", "feeds", "http", "state", "max_attempts", "report_after", "article_backoff", "feed_backoff", "backfill", "photos", "archive", "timezone", "then", "photo_limits"}
 FEED_KEYS = {"name", "url", "site", "content", "photos", "updates", "rules", "timezone"}
 RULE_SELECTORS = ("title", "body", "time", "photos")
 RULE_KEYS = (*RULE_SELECTORS, "drop")
@@ -149,101 +167,18 @@ HTTP_KEYS = {
     "max_retry_after": float,
     "backoff": float,
     "wait_in_run": float,
+    "allow_private": list,
 }
-DAY = 86400.0
-# (least, most) of every number: a value outside is a mistake, not a wish (an infinite
-# delay would hang, 1e29 retries never end, 1e308 seconds overflow the clock).
-BOUNDS: dict[str, tuple[float, float]] = {
-    "timeout": (0.001, 3600),
-    "deadline": (0.001, 6 * 3600),
-    "max_per_host": (1, 64),
-    "max_connections": (1, 256),
-    "delay": (0, 3600),
-    "max_bytes": (1024, 2**31),
-    "retries": (0, 100),
-    "max_retry_after": (0, DAY),
-    "backoff": (0, 3600),
-    "wait_in_run": (0, 3600),
-    "max_attempts": (1, 1000),
-    "report_after": (1, 1000),
-    "article_backoff": (0, 30 * DAY),
-    "feed_backoff": (0, 7 * DAY),
-    "max_misses": (1, 100_000),
-}
+PHOTO_KEYS: dict[str, type] = {"per_article": int, "bytes_per_article": int, "bytes_per_photo": int, "retry_backoff": float, "max_attempts": int}
 
 
-def _check_url(where: _Where, key: str, value: object) -> str:
+def _check_url(where: Where, key: str, value: object) -> str:
     if not isinstance(value, str):
         raise where.error(key, f"must be a URL, not {type(value).__name__}")
     parts = split(value)
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise where.error(key, f"{value!r} is not an http(s) URL")
     return value.strip()
-
-
-def check_str(where: _Where, key: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise where.error(key, f"must be a non-empty string, not {value!r}")
-    if "\n" in value or "\r" in value:
-        raise where.error(key, "must be on one line")
-    if "\x00" in value:
-        raise where.error(key, "must not hold a NUL character")
-    return value.strip()
-
-
-def zone_named(name: str) -> ZoneInfo | None:
-    """The IANA zone ``name`` (``Asia/Taipei``, ``UTC``), or None when there is no such zone."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return None
-
-
-def check_zone(where: _Where, key: str, value: object) -> str:
-    """An IANA time zone name (``Asia/Taipei``), as the system's zone database knows it."""
-    if isinstance(value, str) and value and value.strip() == value and zone_named(value) is not None:
-        return value
-    raise where.error(key, f"must be an IANA time zone name such as Asia/Taipei, not {value!r}")
-
-
-def _check_choice(where: _Where, key: str, value: object, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise where.error(key, f"must be one of {', '.join(choices)}, not {value!r}")
-    return value
-
-
-def _number(value: object) -> float | int | None:
-    """A YAML number, or a string YAML 1.1 leaves unread (``1e308``, ``1_000``)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return value
-    if isinstance(value, str):
-        text = value.strip().replace("_", "")
-        try:
-            return int(text)
-        except ValueError:
-            pass
-        try:
-            return float(text)
-        except ValueError:
-            return None
-    return None
-
-
-def _check_number(where: _Where, key: str, value: object, kind: type) -> float | int:
-    number = _number(value)
-    if number is None:
-        raise where.error(key, f"must be a number, not {value!r}")
-    name = key.rsplit(".", 1)[-1]
-    least, most = BOUNDS.get(name, (0, 1e9))
-    if isinstance(number, float) and not math.isfinite(number):
-        raise where.error(key, f"must be a number from {least:g} to {most:g}, not {value!r}")
-    if kind is int and not (isinstance(number, int) or number.is_integer()):
-        raise where.error(key, f"must be a whole number, not {value!r}")
-    if not least <= number <= most:
-        raise where.error(key, f"must be from {least:g} to {most:g}, not {value!r}")
-    return kind(number)  # type: ignore[no-any-return]
 
 
 def parse(text: str, path: Path) -> Config:
@@ -258,7 +193,7 @@ def parse(text: str, path: Path) -> Config:
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}{line}: not valid YAML: {problem}") from exc
-    where = _Where(path, node)
+    where = Where(path, node)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must be a mapping with keys site, output and feeds")
     for key in data:
@@ -278,13 +213,15 @@ def parse(text: str, path: Path) -> Config:
     counts: dict[str, Any] = {}
     for k in ("max_attempts", "report_after"):
         if k in data:
-            counts[k] = int(_check_number(where, k, data[k], int))
-    counts["backfill"] = _backfill(where, data.get("backfill"))
+            counts[k] = int(check_number(where, k, data[k], int))
+    counts["backfill"] = backfill = _backfill(where, data.get("backfill"))
+    http = http.naming(*(f.url for f in feeds), backfill.base, *backfill.sitemaps)
     if "photos" in data:
-        counts["photos"] = _check_choice(where, "photos", data["photos"], PHOTO_MODES)
+        counts["photos"] = check_choice(where, "photos", data["photos"], PHOTO_MODES)
+    counts["photo_limits"] = _photo_limits(where, data.get("photo_limits"))
     for k in ("article_backoff", "feed_backoff"):
         if k in data:
-            counts[k] = float(_check_number(where, k, data[k], float))
+            counts[k] = float(check_number(where, k, data[k], float))
     if "timezone" in data:
         counts["timezone"] = check_zone(where, "timezone", data["timezone"])
     if data.get("then") is not None:
@@ -292,7 +229,7 @@ def parse(text: str, path: Path) -> Config:
     return Config(path=path, site=site, output=output, feeds=feeds, http=http, state=state, archive=archive, **counts)
 
 
-def _feeds(where: _Where, feeds_data: object) -> tuple[FeedConfig, ...]:
+def _feeds(where: Where, feeds_data: object) -> tuple[FeedConfig, ...]:
     if not isinstance(feeds_data, list) or not feeds_data:
         raise where.error("feeds", "must be a non-empty list of {name, url}")
     feeds: list[FeedConfig] = []
@@ -316,19 +253,19 @@ def _feeds(where: _Where, feeds_data: object) -> tuple[FeedConfig, ...]:
         if content not in CONTENT_MODES:
             raise where.error(f"{key}.content", f"must be one of {', '.join(CONTENT_MODES)}, not {content!r}")
         feed_site = check_str(where, f"{key}.site", item["site"]) if "site" in item else None
-        photos = _check_choice(where, f"{key}.photos", item["photos"], PHOTO_MODES) if "photos" in item else None
+        photos = check_choice(where, f"{key}.photos", item["photos"], PHOTO_MODES) if "photos" in item else None
         name = check_str(where, f"{key}.name", item["name"])
         if name in names:
             raise where.error(f"{key}.name", f"repeats the name of {names[name]} (names tell feeds apart in error lines)")
         names[name] = key
-        updates = _check_choice(where, f"{key}.updates", item["updates"], UPDATE_MODES) if "updates" in item else "keep"
+        updates = check_choice(where, f"{key}.updates", item["updates"], UPDATE_MODES) if "updates" in item else "keep"
         rules = check_rules(where, f"{key}.rules", item["rules"]) if "rules" in item else None
         zone = check_zone(where, f"{key}.timezone", item["timezone"]) if "timezone" in item else None
         feeds.append(FeedConfig(name, url, feed_site, content, photos, updates, rules, zone))
     return tuple(feeds)
 
 
-def _check_selector(where: _Where, key: str, value: object) -> str:
+def _check_selector(where: Where, key: str, value: object) -> str:
     """A CSS selector that soupsieve (Beautiful Soup's selector engine) compiles."""
     import soupsieve  # only a config with rules needs it
 
@@ -342,7 +279,7 @@ def _check_selector(where: _Where, key: str, value: object) -> str:
     return selector
 
 
-def check_rules(where: _Where, key: str, value: object) -> Rules:
+def check_rules(where: Where, key: str, value: object) -> Rules:
     """A ``rules:`` mapping: selectors for title, body, time and photos, and ``drop``, a list of
     selectors of blocks to remove; each must compile."""
     if not isinstance(value, dict) or not value:
@@ -359,7 +296,7 @@ def check_rules(where: _Where, key: str, value: object) -> Rules:
     return Rules(**found)
 
 
-def _http(where: _Where, http_data: object) -> HttpConfig:
+def _http(where: Where, http_data: object) -> HttpConfig:
     if not isinstance(http_data, dict):
         raise where.error("http", "must be a mapping")
     http_values: dict[str, Any] = {}
@@ -367,14 +304,44 @@ def _http(where: _Where, http_data: object) -> HttpConfig:
         if k not in HTTP_KEYS:
             raise where.error(f"http.{k}", f"unknown key (expected one of {', '.join(sorted(HTTP_KEYS))})")
         kind = HTTP_KEYS[k]
-        if kind is str:
+        if kind is list:
+            http_values[k] = _check_allow_private(where, f"http.{k}", value)
+        elif kind is str:
             http_values[k] = check_str(where, f"http.{k}", value)
         else:
-            http_values[k] = _check_number(where, f"http.{k}", value, kind)
+            http_values[k] = check_number(where, f"http.{k}", value, kind)
     return HttpConfig(**http_values)
 
 
-def _backfill(where: _Where, data: object) -> BackfillConfig:
+def _check_allow_private(where: Where, key: str, value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise where.error(key, "must be a list of hostnames, IP addresses or CIDR networks")
+    for i, entry in enumerate(value):
+        if not isinstance(entry, str):
+            raise where.error(f"{key}[{i}]", f"must be a hostname, IP address or CIDR network, not {entry!r}")
+        try:
+            allow_list((entry,))
+        except ValueError as exc:
+            raise where.error(f"{key}[{i}]", str(exc)) from None
+    return tuple(entry.strip() for entry in value)
+
+
+def _photo_limits(where: Where, data: object) -> PhotoConfig:
+    if data is None:
+        return PhotoConfig()
+    if not isinstance(data, dict):
+        raise where.error("photo_limits", f"must be a mapping with keys {', '.join(PHOTO_KEYS)}")
+    values: dict[str, Any] = {}
+    for k, value in data.items():
+        if k not in PHOTO_KEYS:
+            raise where.error(f"photo_limits.{k}", f"unknown key (expected one of {', '.join(sorted(PHOTO_KEYS))})")
+        values[k] = check_number(where, f"photo_limits.{k}", value, PHOTO_KEYS[k])
+    return PhotoConfig(**values)
+
+
+def _backfill(where: Where, data: object) -> BackfillConfig:
     if data is None:
         return BackfillConfig()
     if not isinstance(data, dict):
@@ -389,7 +356,7 @@ def _backfill(where: _Where, data: object) -> BackfillConfig:
                 raise where.error(key, "must be a list of URLs")
             values[k] = tuple(_check_url(where, f"{key}[{i}]", v) for i, v in enumerate(value))
         elif k == "max_misses":
-            values[k] = int(_check_number(where, key, value, int))
+            values[k] = int(check_number(where, key, value, int))
         else:
             raise where.error(key, "unknown key (expected one of base, max_misses, sitemaps)")
     return BackfillConfig(**values)

@@ -99,6 +99,11 @@ class OffSite(FetchError):
     """A redirect to a host we do not fetch articles from (another CNA site, YouTube)."""
 
 
+class Refused(FetchError):
+    """A URL learned from outside content leads to an address that is not public
+    (loopback, private, link-local…): never fetched, never retried."""
+
+
 class RobotsDenied(FetchError):
     """The site's robots.txt disallows the URL for our User-Agent."""
 

@@ -26,13 +26,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
+import httpcore
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from . import schedule
 from .config import HttpConfig
-from .errors import FetchError, OffSite, RetryLater
+from .errors import FetchError, OffSite, Refused, RetryLater
 from .models import Exchange
+from .netguard import AddressRefused, Guard
+from .netguard import transport as guarded_transport
 from .urls import host_of, is_web, resolve
 
 log = logging.getLogger(__name__)
@@ -181,7 +184,8 @@ class HostLimiter:
 class Http:
     """A polite HTTP client. Thread-safe; one per run."""
 
-    def __init__(self, config: HttpConfig, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, config: HttpConfig, transport: httpx.BaseTransport | None = None, network: httpcore.NetworkBackend | None = None) -> None:
+        """``network``: the sockets under the address guard; ``transport`` replaces both (tests)."""
         self.config = config
         self.limiter = HostLimiter(config.max_per_host, config.delay)
         self.policy = schedule.Policy(max_retry_after=config.max_retry_after, wait_in_run=config.wait_in_run)
@@ -194,12 +198,14 @@ class Http:
         # No cap on pooled connections: a request abandoned at the deadline keeps its
         # connection until the server lets go, and must not starve healthy hosts. The
         # per-host limiter is what bounds the requests in flight.
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=max(10, config.max_per_host * 4))
+        self.guard = Guard.of(config.named, config.allow_private)
         self.client = httpx.Client(
             headers={"User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(config.timeout),
             follow_redirects=False,
-            transport=transport,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=max(10, config.max_per_host * 4)),
+            transport=transport or guarded_transport(self.guard, limits, network),
+            trust_env=False,  # no environment proxy: the address reached must be the one checked
         )
 
     def pauses(self) -> dict[str, float]:
@@ -340,6 +346,8 @@ class Http:
             raise FetchError(url, f"network error: {exc or type(exc).__name__}", transient=True) from exc
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
             raise FetchError(url, f"invalid URL: {exc}") from exc
+        except AddressRefused as exc:
+            raise Refused(url, exc.reason) from None
 
     def _read(self, url: str, r: httpx.Response, started: float, host: str, cap: int) -> Response:
         status = r.status_code

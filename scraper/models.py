@@ -106,6 +106,7 @@ class RunReport:
     deferred: int = 0
     photos_mirrored: int = 0
     photos_failed: int = 0
+    photos_updated: int = 0  # posts given photos stored on a later try
     fallback: int = 0  # articles written from a fallback extractor's text
     gave_up: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 from collections.abc import Iterator
 from typing import cast
 
@@ -20,7 +21,8 @@ from .errors import ExtractError
 _SUPERSETS = {"big5": "cp950", "big5-hkscs": "big5hkscs", "gb2312": "gb18030", "gbk": "gb18030"}
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.I)
 # Plain etree elements: lxml.html's per-element class lookup doubles the cost of walking a page.
-_PARSER = etree.HTMLParser(remove_blank_text=False, no_network=True)
+# One parser per thread: its error log then says what the parse of this page ran into.
+_LOCAL = threading.local()
 Element = etree._Element
 _CLASS = etree.XPath("descendant-or-self::*[contains(concat(' ', normalize-space(@class), ' '), $token)]")
 
@@ -73,13 +75,26 @@ def parse(data: bytes, url: str, declared: str | None = None) -> Element:
     text = _XML_DECL.sub("", decode(data, declared, url), count=1)
     if not text.strip():
         raise ExtractError(url, "the page is empty")
+    parser = _parser()
     try:
-        root = etree.fromstring(text, _PARSER)
+        root = etree.fromstring(text, parser)
     except (ValueError, etree.ParserError, etree.XMLSyntaxError) as exc:
         raise ExtractError(url, f"the page is not HTML ({exc})") from exc
     if root is None:
         raise ExtractError(url, "the page is not HTML")
+    # libxml2 stops reading at its limits (tags nested over 256 deep, say) and keeps the
+    # tree so far: the text after that point would be lost without a word.
+    limit = next((e.message for e in parser.error_log if e.type_name == "ERR_RESOURCE_LIMIT"), None)
+    if limit is not None:
+        raise ExtractError(url, f"the page is beyond what the HTML parser reads whole ({limit.split(',')[0]}); not written, so no text is lost silently")
     return root
+
+
+def _parser() -> etree.HTMLParser:
+    parser: etree.HTMLParser | None = getattr(_LOCAL, "parser", None)
+    if parser is None:
+        parser = _LOCAL.parser = etree.HTMLParser(remove_blank_text=False, no_network=True)
+    return parser
 
 
 def text_of(el: Element) -> str:

@@ -21,6 +21,7 @@ from .config import Config, FeedConfig
 from .feedpass import FeedPass, Polled, label
 from .http import Http
 from .models import Job, RunReport
+from .photoretry import retry_photos
 from .postfiles import PostFiles
 from .runner import Runner, client, open_run
 from .state import State
@@ -123,6 +124,7 @@ def poll(
     what was done even when the run ends with an exception.
     """
     report = report if report is not None else RunReport()
+    started = clock()
     with client(config, http, report, dry_run=dry_run) as http, open_run(config, "poll", dry_run=dry_run, now=clock()) as (state, files):
         if retry_failed and not dry_run:
             log.info("retry-failed articles=%d", state.retry_failed())
@@ -134,6 +136,9 @@ def poll(
             runner = Runner(config, state, files, http, report, now=clock)
             with runner.stop.installed():
                 runner.run(state.due(clock()))
+                if _mirrors(config) and not runner.stop:
+                    report.photos_updated += retry_photos(state, files, runner.photos, clock(), started)
+            runner.close()
             runner.report_robots()
             runner.report_fallback()
             if corrected:
@@ -169,6 +174,10 @@ def run_then(command: str | None, report: RunReport, config: Config) -> None:
         line = f"--then command failed ({what}) after {report.changed_posts} posts changed: {command}"
         report.errors.append(line)
         log.error("%s", line)
+
+
+def _mirrors(config: Config) -> bool:
+    return config.photos == "mirror" or any(feed.photos == "mirror" for feed in config.feeds)
 
 
 def _read_feeds(stage: FeedPass, clock: Callable[[], float]) -> dict[str, str]:

@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 FRONT_MATTER_BYTES = 4096  # the from: line sits in the first lines of every post
 
 
+class PostChanged(Exception):
+    """A post file changed on disk between its check and its replacement."""
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -235,11 +239,18 @@ class PostFiles:
         head = read_head(self.output / rel, limit=64 * 1024 * 1024)
         return head.decode("utf-8", errors="replace") if head is not None else None
 
-    def rewrite(self, rel: str, text: str) -> None:
+    def rewrite(self, rel: str, text: str, *, was: str | None = None) -> None:
         """Put new text in place of a post this run has checked is ours (``scraper refresh``),
-        atomically. The name stays."""
+        atomically. The name stays. With ``was``, the file is read again once the new text
+        is on disk, just before it takes the old one's place, and left as it is (PostChanged)
+        unless it still holds ``was``: an edit made while the new text was being made wins."""
         target = self.output / rel
+
+        def unchanged() -> None:
+            if was is not None and self.read(rel) != was:
+                raise PostChanged(f"{target}: changed while its new version was being made; left as it is")
+
         try:
-            atomic.write(target, text.encode("utf-8"))
+            atomic.write(target, text.encode("utf-8"), before_replace=unchanged)
         except OSError as exc:
             raise StoreError(f"{target}: cannot write post: {reason(exc)}") from exc

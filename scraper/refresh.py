@@ -24,8 +24,9 @@ from .config import Config
 from .errors import ConfigError, ExtractError, FetchError, StoreError
 from .http import Http
 from .models import Article
+from .photoindex import PhotoIndex
 from .photos import Photos
-from .postfiles import PostFiles
+from .postfiles import PostChanged, PostFiles
 from .robots import Robots
 from .runner import allowed_hosts, extract_page, fetch_article
 from .state import State, WrittenRow
@@ -64,8 +65,22 @@ class Refresher:
         self.force = force
         self.clock = clock
         self.done = Refreshed()
+        self._photos: Photos | None = None
+
+    @property
+    def photos(self) -> Photos:
+        if self._photos is None:
+            self._photos = Photos(self.config.output, self.http, PhotoIndex(self.state.path), self.config.photo_limits)
+        return self._photos
 
     def run(self, rows: list[WrittenRow]) -> Refreshed:
+        try:
+            return self._run(rows)
+        finally:
+            if self._photos is not None:
+                self._photos.index.close()
+
+    def _run(self, rows: list[WrittenRow]) -> Refreshed:
         pages = latest_responses(self.config.archive, [u for r in rows for u in (r.job.url, r.canonical) if u]) if self.http is None and self.config.archive else {}
         for row in rows:
             try:
@@ -106,13 +121,17 @@ class Refresher:
         article, extractor, _why = self._article(row, pages)
         when = row.job.published or article.published
         if self.config.photos_for(row.job.source) == "mirror" and when is not None:
-            article = _relinked(article, Photos(self.config.output, self.http), when)
+            article = _relinked(article, self.photos, when)
         text = posts.build(article, site=row.job.site or self.config.site, date=row.job.published, author=row.job.author).text
         if text == current:
             self.done.unchanged.append(aid)
             self.state.record_refreshed(aid, sha=sha(text), extractor=extractor, now=self.clock())
             return
-        self.files.rewrite(row.path, text)
+        try:
+            self.files.rewrite(row.path, text, was=None if self.force else current)
+        except PostChanged as exc:
+            self.done.left_alone.append(f"{aid}: {exc} (edited by hand while refresh ran?); --force rewrites it")
+            return
         self.state.record_refreshed(aid, sha=sha(text), extractor=extractor, now=self.clock())
         self.done.rewritten.append(aid)
         log.info("refreshed id=%s path=%s extractor=%s", aid, row.path, extractor)

@@ -16,7 +16,7 @@ import threading
 
 from protego import Protego
 
-from .errors import FetchError, RobotsDenied
+from .errors import FetchError, Refused, RobotsDenied
 from .http import Http
 from .urls import split
 
@@ -40,6 +40,8 @@ class Robots:
             raise FetchError(url, "not a URL that can be fetched")
         origin = f"{parts.scheme}://{parts.netloc}"
         rules = self._rules(origin)
+        if isinstance(rules, Refused):
+            raise Refused(url, rules.reason)  # the site's address is refused: so is the article
         if isinstance(rules, FetchError):
             raise FetchError(url, f"robots.txt of {origin} cannot be read now ({rules.reason})", transient=True)
         if not allowed(rules, url, self.http.config.user_agent):

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from . import posts, schedule
 from .archive import Archive
 from .config import Config
-from .errors import ExtractError, FetchError, NotAnArticle, OffSite, RetryLater, RobotsDenied, StoreError
+from .errors import ExtractError, FetchError, NotAnArticle, OffSite, Refused, RetryLater, RobotsDenied, StoreError
 from .http import Http
 from .models import Article, Job, Post, Rules, RunReport
+from .photoindex import PhotoIndex
 from .photos import Photos
 from .postfiles import PostFiles
 from .robots import Robots
@@ -109,7 +110,7 @@ def fetch_one(http: Http, robots: Robots, job: Job, site: str, hosts: frozenset[
     mirrored = None
     when = job.published or article.published
     if photos is not None and when is not None:
-        mirrored = photos.mirror(article.body_html, when)
+        mirrored = photos.mirror(article.body_html, when, article.article_id)
         article = dataclasses.replace(article, body_html=mirrored.body_html)
     post = posts.build(article, site=job.site or site, date=job.published, author=job.author)
     return Fetched(job, article, post, extractor, why, mirrored.stored if mirrored else 0, mirrored.failed if mirrored else 0)
@@ -188,7 +189,18 @@ class Runner:
         self.stop = Stop()
         self.robots_denied: dict[str, int] = {}
         self.keep: Callable[[Article], bool] | None = None  # articles not kept are neither written nor recorded
-        self.photos = Photos(files.output, http)
+        self._photos: Photos | None = None
+
+    @property
+    def photos(self) -> Photos:
+        """The run's photo store (its index opened when a feed mirrors photos first needs it)."""
+        if self._photos is None:
+            self._photos = Photos(self.files.output, self.http, PhotoIndex(self.state.path), self.config.photo_limits, clock=self.now)
+        return self._photos
+
+    def close(self) -> None:
+        if self._photos is not None:
+            self._photos.index.close()
 
     def run(self, jobs: Iterable[Job], on_done: Callable[[Job, str], None] | None = None) -> None:
         """Fetch jobs concurrently (at most ``max_connections`` in flight, ``max_per_host`` to one
@@ -231,6 +243,9 @@ class Runner:
             raise  # the output or the state is unusable: the run ends, the article stays pending
         except RetryLater as exc:
             return self._deferred(job, exc)
+        except Refused as exc:  # an address outside content must not reach: said once, never retried
+            log.warning("refused id=%s url=%s: %s", job.article_id, job.url, exc.reason)
+            return self._skipped(job, f"refused: {exc.reason}")
         except (RobotsDenied, OffSite, NotAnArticle, FetchError) as exc:
             return self._unfetched(job, exc)
         except ExtractError as exc:
@@ -377,12 +392,12 @@ def open_run(config: Config, kind: str, *, dry_run: bool = False, now: float) ->
 def reindex(state: State, files: PostFiles, now: float) -> tuple[int, list[str]]:
     """Record every post in ``_posts`` as written, by its ``from:`` URL. Returns the number
     recorded and the files that name no article."""
-    found: list[tuple[str, str, str, str | None]] = []
+    found: list[tuple[tuple[str, ...], str, str, str | None]] = []
     unknown: list[str] = []
     for name, url in files.scan():
         if not url:
             unknown.append(str(files.posts_dir / name))
             continue
         rel = str((files.posts_dir / name).relative_to(files.output))
-        found += [(aid, url, rel, None) for aid in identities(url)]
+        found.append((identities(url), url, rel, None))
     return state.reindexed(found, now), unknown

@@ -46,3 +46,16 @@ CREATE TABLE IF NOT EXISTS totals (name TEXT NOT NULL, label TEXT NOT NULL DEFAU
 CREATE INDEX IF NOT EXISTS articles_source ON articles (source, status);
 """
 VERSION = 4
+# The photo mirror's index, created where missing by ``photoindex`` (on its own
+# connection, from the fetch threads): which file holds a URL's photo and which file
+# holds given bytes (one file per content), photos that failed and when to try them
+# again, and the posts that wait for them.
+PHOTOS = """
+CREATE TABLE IF NOT EXISTS photos (
+    url_key TEXT PRIMARY KEY, url TEXT NOT NULL, path TEXT, status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt REAL NOT NULL DEFAULT 0, reason TEXT, changed REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS photos_due ON photos (status, next_attempt);
+CREATE TABLE IF NOT EXISTS photo_files (sha TEXT PRIMARY KEY, path TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS photo_waits (url_key TEXT NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (url_key, article_id));
+"""

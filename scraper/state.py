@@ -316,19 +316,29 @@ class State:
     def is_empty(self) -> bool:
         return self.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
 
-    def reindexed(self, found: Iterable[tuple[str, str, str, str | None]], now: float) -> int:
-        """Record posts found on disk, (id, from: URL, path, sha) each, as written; returns how
-        many posts (files) were new to the state."""
+    def reindexed(self, found: Iterable[tuple[tuple[str, ...], str, str, str | None]], now: float) -> int:
+        """Record posts found on disk, (ids, from: URL, path, sha) each, as written; returns how
+        many posts (files) were new. One written row a file: its other ids (the link spelt
+        percent-encoded or not) are aliases, skipped, so either spelling writes nothing."""
         recorded: set[str] = set()
         with self.transaction():
-            for article_id, url, path, sha in found:
+            for ids, url, path, sha in found:
+                known = dict(self.execute(f"SELECT id, status FROM articles WHERE id IN ({', '.join('?' * len(ids))})", ids).fetchall())
+                main = next((i for i in ids if known.get(i) == "written"), ids[0])
                 cur = self.execute(
                     "INSERT INTO articles (id, url, status, path, canonical, source, first_seen, changed, sha) VALUES (?, ?, 'written', ?, ?, 'reindex', ?, ?, ?) "
                     "ON CONFLICT(id) DO UPDATE SET status = 'written', path = excluded.path, sha = excluded.sha WHERE articles.status != 'written'",
-                    (article_id, url, path, url, now, now, sha),
+                    (main, url, path, url, now, now, sha),
                 )
                 if cur.rowcount:
                     recorded.add(path)
+                for alias in ids:
+                    if alias != main:
+                        self.execute(
+                            "INSERT INTO articles (id, url, status, reason, source, first_seen, changed) VALUES (?, ?, 'skipped', ?, 'reindex', ?, ?) "
+                            "ON CONFLICT(id) DO UPDATE SET status = 'skipped', reason = excluded.reason, path = NULL, changed = excluded.changed",
+                            (alias, url, f"same article as {main}", now, now),
+                        )
         return len(recorded)
 
     # ---------------------------------------------------------------- feeds and hosts

@@ -502,3 +502,8 @@ def redesign(server: Server, corpus: Path, tmp: Path) -> Outcome:
 
 
 SCENARIOS += [redesign]
+
+
+from tests.faults_hardening import HARDENING  # noqa: E402  (its scenarios build on Scene above)
+
+SCENARIOS += HARDENING

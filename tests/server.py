@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import socket
 import threading
 import time
 from collections import Counter
@@ -38,7 +39,7 @@ class Request:
 class Server:
     """``routes`` maps a path (with query) to a Reply or a function of the Request.
 
-    ``host`` is any loopback address: a server on 127.0.0.2 is another host to the
+    ``host`` is any loopback address (``::1`` too): a server on 127.0.0.2 is another host to the
     scraper (its per-host limits and pauses are its own), on the same machine."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
@@ -108,6 +109,8 @@ class Server:
         self.errors: list[str] = []
 
         class Quiet(ThreadingHTTPServer):
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
             def handle_error(self, request: object, client_address: object) -> None:
                 import traceback
 
@@ -116,7 +119,7 @@ class Server:
         self.httpd = Quiet((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self.base = f"http://{host}:{self.port}"
+        self.base = f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> Server:

@@ -24,7 +24,7 @@ def png(seed: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    raw = b"".join(b"\0" + bytes([seed % 256, 80, 160]) * 4 for _ in range(4))
+    raw = b"".join(b"\0" + bytes([seed % 256, (seed >> 8) % 256, 160]) * 4 for _ in range(4))
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
@@ -37,7 +37,8 @@ def serve_with_local_photos(server: Server, corpus: Path, name: str, *, photo: R
     url = corpus_urls(corpus)[name]
     page = (corpus / "cna" / "pages" / name).read_bytes().replace(b"https://imgcdn.cna.com.tw/", server.url("/img/").encode())
     server.page(path_of(url), page)
-    server.route_prefix = ("/img/", photo or (lambda req: Reply(200, png(len(req.path)), {"Content-Type": "image/jpeg"})))
+    # each photo its own bytes (photos are stored by content: the same bytes are one file)
+    server.route_prefix = ("/img/", photo or (lambda req: Reply(200, png(zlib.crc32(req.path.encode())), {"Content-Type": "image/jpeg"})))
     return server.url(path_of(url)), []
 
 

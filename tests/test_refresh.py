@@ -136,3 +136,28 @@ def test_refresh_of_an_unknown_id_says_so(tmp_path: Path, capsys: pytest.Capture
     cfg = config(tmp_path, [("f", "http://127.0.0.1:9/feed")])
     assert main(["refresh", "--config", str(cfg), "--ids", "209901010001"]) == 1
     assert "209901010001: no written article has this id" in capsys.readouterr().err
+
+
+def test_a_hand_edit_made_while_refresh_fetches_wins(server: Server, corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.server import Reply, Request
+
+    cfg, links = setup(server, corpus, tmp_path)
+    assert main(["poll", "--config", str(cfg)]) == 0
+    name, text = sorted(texts(tmp_path).items())[0]
+    aid = front_matter(text)["from"].rsplit("/", 1)[1][:12]
+    post = tmp_path / "out" / "_posts" / name
+    edited = text.replace("</div>\n", "<p>my note</p></div>\n")
+    path = next(path_of(link) for link in links if aid in link)
+    changed = server.routes[path].body.replace(b"</p>", "。補充</p>".encode(), 1)  # type: ignore[union-attr]
+
+    def held(request: Request) -> Reply:
+        post.write_text(edited, encoding="utf-8")  # the editor saves while the server holds the request
+        return Reply(200, changed, {"Content-Type": "text/html; charset=utf-8"})
+
+    server.routes[path] = held
+    assert main(["refresh", "--config", str(cfg), "--ids", aid]) == 1
+    out, err = capsys.readouterr()
+    assert server.hits[path] == 2  # the poll's fetch and the refresh's
+    assert post.read_text(encoding="utf-8") == edited
+    assert "refreshed 0" in out and "left alone 1" in out and "changed while its new version was being made" in err
+    assert not [p for p in post.parent.iterdir() if p.name.startswith(".")]  # no temporary file left

@@ -132,3 +132,35 @@ def test_an_unusable_state_file_is_one_clear_error(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match=r"state.db: state database: .*(move the file aside and run `scraper reindex`)"):
         State(bad)
+
+
+@pytest.mark.parametrize("lose_state", [True, False])
+def test_reindex_counts_each_post_once_whatever_its_link_spells(tmp_path: Path, lose_state: bool, capsys: pytest.CaptureFixture[str]) -> None:
+    """Posts from a feed's own text whose links hold 中文 (printed percent-encoded in from:)."""
+    import json
+
+    from scraper.cli import main
+    from tests.server import Reply, Server
+    from tests.sitebuilder import config, posts_in
+
+    with Server() as server:
+        items = "".join(
+            f"<item><title>第{i}篇</title><link>{server.url(f'/新聞/{i}?q=台 北')}</link><pubDate>Tue, 05 Dec 2023 00:1{i}:00 +0800</pubDate>"
+            f"<description><![CDATA[<p>{'這是全文。' * 60}{i}</p>]]></description></item>"
+            for i in range(3)
+        )
+        feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+        server.routes["/feed"] = Reply(200, feed, {"Content-Type": "application/rss+xml"})
+        cfg = config(tmp_path, [("f", server.url("/feed"))])
+        text = cfg.read_text(encoding="utf-8").replace("url: http", "site: 某站\n  content: feed\n  url: http", 1)
+        cfg.write_text(text, encoding="utf-8")
+        assert main(["poll", "--config", str(cfg)]) == 0
+        assert len(posts_in(tmp_path)) == 3
+        if lose_state:
+            (tmp_path / "out" / ".scraper" / "state.db").unlink()
+        assert main(["reindex", "--config", str(cfg)]) == 0
+        assert main(["poll", "--config", str(cfg)]) == 0  # nothing written twice
+    assert len(posts_in(tmp_path)) == 3
+    capsys.readouterr()
+    assert main(["status", "--config", str(cfg), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["articles"]["written"] == 3

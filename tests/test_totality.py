@@ -26,7 +26,7 @@ from scraper.poll import poll as poll_run
 from tests.faults import _mount
 from tests.helpers import POST_RE, front_matter, jekyll_build, site_with
 from tests.server import Reply, Server
-from tests.sitebuilder import config, corpus_urls, item, path_of, posts_in
+from tests.sitebuilder import LOOPBACK, config, corpus_urls, item, path_of, posts_in
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = ("001.html", "003.html", "006.html")
@@ -258,7 +258,7 @@ def test_a_nested_gzip_bomb_is_refused_without_decoding_it(server: Server) -> No
     server.routes["/nested"] = Reply(200, gzip.compress(inner), {"Content-Encoding": "gzip, gzip"})
     server.routes["/single"] = Reply(200, inner, {"Content-Encoding": "gzip"})
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with Http(HttpConfig(retries=1, delay=0)) as http:
+    with Http(HttpConfig(retries=1, delay=0, allow_private=LOOPBACK)) as http:
         with pytest.raises(FetchError, match="stacked content encodings"):
             http.get(server.url("/nested"))
         with pytest.raises(FetchError, match="over the 8000000-byte cap"):
@@ -271,7 +271,7 @@ def test_requests_abandoned_at_the_deadline_do_not_starve_a_healthy_host(server:
     server.routes["/stuck"] = Reply(200, b"x", header_drip=0.5)
     server.routes["/ok"] = Reply(200, b"fine")
     errors: list[Exception] = []
-    with Http(HttpConfig(retries=1, delay=0, deadline=0.3, timeout=5, max_per_host=16)) as http:
+    with Http(HttpConfig(retries=1, delay=0, deadline=0.3, timeout=5, max_per_host=16, allow_private=LOOPBACK)) as http:
 
         def stuck() -> None:
             try:

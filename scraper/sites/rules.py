@@ -28,12 +28,12 @@ from bs4 import BeautifulSoup, Tag
 from lxml import etree
 
 from .. import clean
-from ..config import check_rules, check_str, check_zone
+from ..config import check_rules
 from ..errors import ConfigError, ExtractError, LayoutChanged, NotAnArticle
 from ..models import Article, Rules
 from ..page import decode, metas, text_of
 from ..urls import host_of, identity
-from ..where import Where
+from ..yamlcheck import Where, check_str, check_zone
 from . import blocks, furniture, pagemeta
 
 log = logging.getLogger(__name__)
