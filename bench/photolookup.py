@@ -71,7 +71,7 @@ def measure(n: int, lookups: int = 30) -> dict[str, Any]:
 
 def render(r: dict[str, Any]) -> list[str]:
     return [
-        f"6. Is a photo stored already? One lookup among {r['photos']:,} stored photos (median ms)",
+        f"7. Is a photo stored already? One lookup among {r['photos']:,} stored photos (median ms)",
         "",
         "| lookup | ms |",
         "| --- | --- |",
