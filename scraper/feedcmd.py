@@ -52,7 +52,7 @@ def probe(url: str, http_config: HttpConfig, *, any_site: bool) -> feeds.FeedRes
     """Fetch ``url`` once and read it as a feed; a FetchError or FeedError says why not."""
     if not is_web(url):
         raise ConfigError(f"{url}: not an http(s) URL")
-    with Http(http_config) as http:
+    with Http(http_config.naming(url)) as http:  # the operator named this URL
         response = http.get(url, accept=FEED_ACCEPT)
     return feeds.parse(response.content, response.url, datetime.now(UTC), response.headers.get("content-type"), any_site=any_site)
 
