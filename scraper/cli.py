@@ -233,6 +233,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if check(config, files=files, count=args.n, tables=not args.quiet) else EXIT_FAILED
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    from .sitebuild import build
+
+    site = Path(args.output) if args.output else _config(args).output
+    if args.live_days < 1:
+        raise ConfigError(f"--live-days: must be 1 or more, not {args.live_days}")
+    report = build(site, jekyll=args.jekyll, live_days=args.live_days)
+    log.info("built live posts=%d days_built=%d days_kept=%d", report.live_posts, len(report.days_built), report.days_kept)
+    return EXIT_OK
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from .skeleton import describe, init
 
@@ -250,6 +261,13 @@ def _refresh_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], pa
     p.add_argument("--from-archive", action="store_true", help="use the archived pages; make no request")
     p.add_argument("--force", action="store_true", help="also rewrite posts that were edited by hand")
     p.set_defaults(func=cmd_refresh)
+
+
+def _build_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("build", parents=parents, help="build the Jekyll site into <output>/_site, rendering only what changed")
+    p.add_argument("--jekyll", default="jekyll", metavar="PATH", help="the jekyll command (default: jekyll)")
+    p.add_argument("--live-days", type=int, default=2, metavar="N", help="days (Asia/Taipei) the live site holds; older days are built once (default 2)")
+    p.set_defaults(func=cmd_build)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -300,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", parents=[common, with_output], help="what the state holds: articles by status, feeds")
     p.add_argument("--json", action="store_true", help="the same, as JSON for monitoring")
     p.set_defaults(func=cmd_status)
+
+    _build_parser(sub, [common, with_output])
 
     p = sub.add_parser("check", parents=[common], help="read CNA's newest articles with both extractors; exit 1 when they disagree")
     p.add_argument("files", nargs="*", metavar="FILE", help="saved pages to read instead of the feeds' newest articles")
