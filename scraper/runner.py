@@ -351,17 +351,21 @@ def open_run(config: Config, kind: str, *, dry_run: bool = False, now: float) ->
             yield state, files
         finally:
             state.close()
+            files.close()
 
 
 def reindex(state: State, files: PostFiles, now: float) -> tuple[int, list[str]]:
-    """Record every post in ``_posts`` as written, by its ``from:`` URL. Returns the number
-    recorded and the files that name no article."""
-    found: list[tuple[str, str, str, str | None]] = []
+    """Record every post in ``_posts`` as written, by its ``from:`` URL, streamed in batches.
+    Returns the number recorded and the files that name no article."""
     unknown: list[str] = []
-    for name, url in files.scan():
-        if not url:
-            unknown.append(str(files.posts_dir / name))
-            continue
-        rel = str((files.posts_dir / name).relative_to(files.output))
-        found += [(aid, url, rel, None) for aid in identities(url)]
-    return state.reindexed(found, now), unknown
+
+    def found() -> Iterator[tuple[str, str, str, str | None]]:
+        for name, url in files.scan():
+            if not url:
+                unknown.append(str(files.posts_dir / name))
+                continue
+            rel = str((files.posts_dir / name).relative_to(files.output))
+            for aid in identities(url):
+                yield aid, url, rel, None
+
+    return state.reindexed(found(), now), unknown

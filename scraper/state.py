@@ -92,17 +92,26 @@ def _job(row: Sequence[object]) -> Job:
     )
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    """The state file opened read-only, in place (no copy: memory stays flat however big
+    the state grows), without writing a byte beside it: a file no run has open (no
+    ``-wal``) is read as immutable, so SQLite makes no ``-shm`` either. A missing file
+    reads as an empty state."""
+    if not path.exists():
+        return sqlite3.connect(":memory:", isolation_level=None)
+    mode = "mode=ro" if Path(f"{path}-wal").exists() else "immutable=1"
+    return sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=60, isolation_level=None)
+
+
 def _snapshot(path: Path) -> sqlite3.Connection:
-    """An in-memory copy of the state file, read without writing a byte beside it: a file
-    no run has open (no ``-wal``) is read as immutable, so SQLite makes no ``-shm`` either."""
+    """An in-memory copy of the state file, for the rare file of an older schema that a
+    read-only run must see migrated."""
     memory = sqlite3.connect(":memory:", isolation_level=None)
-    if path.exists():
-        mode = "mode=ro" if Path(f"{path}-wal").exists() else "immutable=1"
-        source = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=60)
-        try:
-            source.backup(memory)
-        finally:
-            source.close()
+    source = _read_only(path)
+    try:
+        source.backup(memory)
+    finally:
+        source.close()
     return memory
 
 
@@ -121,14 +130,17 @@ def _feed_row(r: Sequence[object]) -> FeedRow:
 
 
 class State:
-    """One state database. ``readonly`` reads a copy of the file and never writes to it
-    (``--dry-run``); a missing file then reads as empty."""
+    """One state database. ``readonly`` opens the file read-only and never writes to it
+    (``status``, ``--dry-run``); a missing file then reads as empty."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
         try:
             if readonly:
-                self.conn = _snapshot(path)
+                self.conn = _read_only(path)
+                if self.conn.execute("PRAGMA user_version").fetchone()[0] != VERSION:  # a new or older file: migrated in memory
+                    self.conn.close()
+                    self.conn = _snapshot(path)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.conn = sqlite3.connect(path, timeout=60, isolation_level=None)
@@ -311,20 +323,30 @@ class State:
     def is_empty(self) -> bool:
         return self.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
 
-    def reindexed(self, found: Iterable[tuple[str, str, str, str | None]], now: float) -> int:
+    def reindexed(self, found: Iterable[tuple[str, str, str, str | None]], now: float, *, batch: int = 2000) -> int:
         """Record posts found on disk, (id, from: URL, path, sha) each, as written; returns how
-        many posts (files) were new to the state."""
-        recorded: set[str] = set()
-        with self.transaction():
-            for article_id, url, path, sha in found:
-                cur = self.execute(
-                    "INSERT INTO articles (id, url, status, path, canonical, source, first_seen, changed, sha) VALUES (?, ?, 'written', ?, ?, 'reindex', ?, ?, ?) "
-                    "ON CONFLICT(id) DO UPDATE SET status = 'written', path = excluded.path, sha = excluded.sha WHERE articles.status != 'written'",
-                    (article_id, url, path, url, now, now, sha),
-                )
-                if cur.rowcount:
-                    recorded.add(path)
-        return len(recorded)
+        many posts (files) were new to the state. Rows are committed ``batch`` at a time, so
+        memory stays flat however many posts there are; the rows of one file come together."""
+        recorded = 0
+        last: str | None = None
+        rows = iter(found)
+        while True:
+            with self.transaction():
+                n = 0
+                for article_id, url, path, sha in rows:
+                    cur = self.execute(
+                        "INSERT INTO articles (id, url, status, path, canonical, source, first_seen, changed, sha) VALUES (?, ?, 'written', ?, ?, 'reindex', ?, ?, ?) "
+                        "ON CONFLICT(id) DO UPDATE SET status = 'written', path = excluded.path, sha = excluded.sha WHERE articles.status != 'written'",
+                        (article_id, url, path, url, now, now, sha),
+                    )
+                    if cur.rowcount and path != last:
+                        recorded += 1
+                        last = path
+                    n += 1
+                    if n >= batch:
+                        break
+            if n < batch:
+                return recorded
 
     # ---------------------------------------------------------------- feeds and hosts
 
