@@ -93,10 +93,8 @@ def _job(row: Sequence[object]) -> Job:
 
 
 def _read_only(path: Path) -> sqlite3.Connection:
-    """The state file opened read-only, in place (no copy: memory stays flat however big
-    the state grows), without writing a byte beside it: a file no run has open (no
-    ``-wal``) is read as immutable, so SQLite makes no ``-shm`` either. A missing file
-    reads as an empty state."""
+    """The state file read-only in place (no copy: memory stays flat), writing nothing beside
+    it: with no ``-wal`` (no run has it open) it is read as immutable, so no ``-shm`` either."""
     if not path.exists():
         return sqlite3.connect(":memory:", isolation_level=None)
     mode = "mode=ro" if Path(f"{path}-wal").exists() else "immutable=1"
@@ -104,8 +102,7 @@ def _read_only(path: Path) -> sqlite3.Connection:
 
 
 def _snapshot(path: Path) -> sqlite3.Connection:
-    """An in-memory copy of the state file, for the rare file of an older schema that a
-    read-only run must see migrated."""
+    """An in-memory copy, for a file of an older schema that a read-only run sees migrated."""
     memory = sqlite3.connect(":memory:", isolation_level=None)
     source = _read_only(path)
     try:
@@ -324,9 +321,8 @@ class State:
         return self.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
 
     def reindexed(self, found: Iterable[tuple[str, str, str, str | None]], now: float, *, batch: int = 2000) -> int:
-        """Record posts found on disk, (id, from: URL, path, sha) each, as written; returns how
-        many posts (files) were new to the state. Rows are committed ``batch`` at a time, so
-        memory stays flat however many posts there are; the rows of one file come together."""
+        """Record posts found on disk, (id, from: URL, path, sha) each (a file's rows together),
+        as written, ``batch`` rows a transaction; returns how many files were new to the state."""
         recorded = 0
         last: str | None = None
         rows = iter(found)
