@@ -10,6 +10,7 @@ becomes a StoreError naming the file.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -323,26 +324,18 @@ class State:
     def reindexed(self, found: Iterable[tuple[str, str, str, str | None]], now: float, *, batch: int = 2000) -> int:
         """Record posts found on disk, (id, from: URL, path, sha) each (a file's rows together),
         as written, ``batch`` rows a transaction; returns how many files were new to the state."""
-        recorded = 0
-        last: str | None = None
-        rows = iter(found)
-        while True:
+        recorded, last, rows = 0, "", iter(found)
+        while chunk := list(itertools.islice(rows, batch)):
             with self.transaction():
-                n = 0
-                for article_id, url, path, sha in rows:
+                for article_id, url, path, sha in chunk:
                     cur = self.execute(
                         "INSERT INTO articles (id, url, status, path, canonical, source, first_seen, changed, sha) VALUES (?, ?, 'written', ?, ?, 'reindex', ?, ?, ?) "
                         "ON CONFLICT(id) DO UPDATE SET status = 'written', path = excluded.path, sha = excluded.sha WHERE articles.status != 'written'",
                         (article_id, url, path, url, now, now, sha),
                     )
                     if cur.rowcount and path != last:
-                        recorded += 1
-                        last = path
-                    n += 1
-                    if n >= batch:
-                        break
-            if n < batch:
-                return recorded
+                        recorded, last = recorded + 1, path
+        return recorded
 
     # ---------------------------------------------------------------- feeds and hosts
 
