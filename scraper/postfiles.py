@@ -25,10 +25,10 @@ from pathlib import Path
 
 from . import atomic, posts
 from .atomic import TMP_PREFIX
-from .postindex import NameIndex
 from .errors import AlreadyRunning, StoreError
 from .errors import os_reason as reason
 from .models import Post
+from .postindex import NameIndex
 from .urls import identities
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ import logging
 import os
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -133,8 +133,8 @@ class SiteBuild:
             (src / "_data").mkdir()
             for f in (root / "_data").iterdir():
                 (src / "_data" / f.name).symlink_to(f)
-        for entry in posts:
-            (src / "_posts" / entry.name).symlink_to(root / "_posts" / entry.name)
+        for post in posts:
+            (src / "_posts" / post.name).symlink_to(root / "_posts" / post.name)
         return src
 
     def _page(self, src: Path, rel: str, front: dict[str, object]) -> None:
@@ -142,7 +142,7 @@ class SiteBuild:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("---\n" + yaml.safe_dump(front, allow_unicode=True) + "---\n", encoding="utf-8")
 
-    def _jekyll(self, src: Path, out: Path, override: dict[str, object]) -> None:
+    def _jekyll(self, src: Path, out: Path, override: Mapping[str, object]) -> None:
         extra = src.parent / f"{src.name}.yml"
         extra.write_text(yaml.safe_dump(override, allow_unicode=True), encoding="utf-8")
         config = f"{self.site.resolve() / '_config.yml'},{extra}"
@@ -183,17 +183,11 @@ class SiteBuild:
 
     def _build_live(self, days: dict[str, list[os.DirEntry[str]]], live: list[str]) -> None:
         src = self._stage("live", [e for d in live for e in days[d]], live=True)
-        data = {
-            "live": live,
-            "months": [
-                {"month": m, "days": [{"day": d, "posts": len(days[d])} for d in sorted(days, reverse=True) if d[:7] == m]}
-                for m in sorted({d[:7] for d in days}, reverse=True)
-            ],
-        }
+        months = sorted({d[:7] for d in days}, reverse=True)
+        data = {"live": live, "months": [{"month": m, "days": [{"day": d, "posts": len(days[d])} for d in sorted(days, reverse=True) if d[:7] == m]} for m in months]}
         (src / "_data").mkdir(exist_ok=True)
         (src / "_data" / "scraper_build.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        for month in data["months"]:
-            m = str(month["month"])  # type: ignore[index]
+        for m in months:
             self._page(src, m.replace("-", "/"), {"layout": "month", "title": m, "month": m})
         for day in live:
             self._page(src, day.replace("-", "/"), {"layout": "day", "title": day, "day": day})
