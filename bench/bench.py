@@ -212,14 +212,16 @@ def machine() -> dict[str, str]:
 
 
 def scale_sections(which: set[str], results: dict[str, Any]) -> list[str]:
-    """The scale sections (bench/scale.py): ``site-age`` and ``stuck-hosts``."""
+    """The scale sections (bench/scale.py): ``site-age`` (``site-build``: its Jekyll builds alone) and ``stuck-hosts``."""
     from bench import scale
 
     out: list[str] = []
     if "site-age" in which:
         results["site_age"] = {"small": scale.site_age_one(CORPUS, 1000, child), "big": scale.site_age_one(CORPUS, 100_000, child)}
-        results["site_age"]["jekyll"] = scale.jekyll_builds(CORPUS, [sys.executable, "-m", "scraper"])
-        out += scale.render_site_age(results["site_age"])
+    if which & {"site-age", "site-build"}:  # site-build: the Jekyll builds alone
+        results.setdefault("site_age", {})["jekyll"] = scale.jekyll_builds(CORPUS, [sys.executable, "-m", "scraper"])
+        if "small" in results["site_age"]:
+            out += scale.render_site_age(results["site_age"])
     if "stuck-hosts" in which:
         results["stuck_hosts"] = scale.stuck_hosts(child)
         out += scale.render_stuck(results["stuck_hosts"])
@@ -230,7 +232,7 @@ def main() -> int:
     if not (CORPUS / "cna" / "expected.json").exists():
         print(f"the corpus is not at {CORPUS}", file=sys.stderr)
         return 2
-    only = {a for a in sys.argv[1:] if a in ("site-age", "stuck-hosts")}
+    only = {a for a in sys.argv[1:] if a in ("site-age", "site-build", "stuck-hosts")}
     if only:  # one section on its own, merged into results.json
         path = ROOT / "bench" / "results.json"
         results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
