@@ -113,19 +113,19 @@ def test_the_per_host_limit_counts_requests_abandoned_at_the_deadline() -> None:
     """A host that drips its headers: each request is abandoned at the deadline but keeps
     its connection while the server drips; no more than max_per_host are ever open."""
     with Server() as server:
-        server.route_prefix = ("/", Reply(200, b"x", header_drip=0.02))
+        server.route_prefix = ("/", Reply(200, b"x", header_drip=0.04))  # about 2.6 s, well past the 1.1 s watchdog
         transport = Counting()
         config = HttpConfig(timeout=5, deadline=0.1, max_per_host=2, retries=1, delay=0, backoff=0.01)
         with Http(config, transport=transport) as http:
             http.limiter.budget = float("inf")  # the limit alone: never skip the host
-            results = _fetch_all(http, [server.url(f"/p{i}") for i in range(4)])
+            results = _fetch_all(http, [server.url(f"/p{i}") for i in range(3)])
             while True:  # the abandoned requests end when the server has dripped its reply
                 with transport.lock:
-                    if transport.open == 0 and len(transport.log) == 8:
+                    if transport.open == 0 and len(transport.log) == 6:
                         break
                 threading.Event().wait(0.05)
     opens = [e for e in transport.log if e[0] == "open"]
-    assert len(opens) == 4 and all("deadline" in r for r in results)
+    assert len(opens) == 3 and all("deadline" in r for r in results)
     assert max(others for _, others, _ in opens) <= 1
-    # the two that started after the first abandonment waited for every open one to end
-    assert [others for _, others, _ in opens[2:]] == [0, 0], transport.log
+    # the one that started after the first abandonment waited for both open ones to end
+    assert [others for _, others, _ in opens[2:]] == [0], transport.log
