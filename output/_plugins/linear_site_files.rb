@@ -10,11 +10,11 @@
 # which two distinct posts never share, so identity gives the same answer.)
 #
 # GitHub Pages' safe mode ignores _plugins: the site still builds there, as slowly as
-# Jekyll itself. The patch applies only to the Jekyll versions whose code it was
-# checked against; any other version keeps its own method.
+# Jekyll itself. The patch applies only to Jekyll 4.3.x, whose code it was checked
+# against (Debian's 4.3.1); any other version keeps its own method.
 require "jekyll"
 
-if Gem::Version.new(Jekyll::VERSION) >= Gem::Version.new("4.0") &&
+if Gem::Version.new(Jekyll::VERSION) >= Gem::Version.new("4.3") &&
    Gem::Version.new(Jekyll::VERSION) < Gem::Version.new("4.4")
   module Jekyll
     class Site
