@@ -224,10 +224,36 @@ def machine() -> dict[str, str]:
     return {"cpu": cpu, "cores": str(os.cpu_count()), "python": platform.python_version(), **libs}
 
 
+def scale_sections(which: set[str], results: dict[str, Any]) -> list[str]:
+    """The scale sections (bench/scale.py): ``site-age`` (``site-build``: its Jekyll builds alone) and ``stuck-hosts``."""
+    from bench import scale
+
+    out: list[str] = []
+    if "site-age" in which:
+        results["site_age"] = {"small": scale.site_age_one(CORPUS, 1000, child), "big": scale.site_age_one(CORPUS, 100_000, child)}
+    if which & {"site-age", "site-build"}:  # site-build: the Jekyll builds alone
+        results.setdefault("site_age", {})["jekyll"] = scale.jekyll_builds(CORPUS, [sys.executable, "-m", "scraper"])
+        if "small" in results["site_age"]:
+            out += scale.render_site_age(results["site_age"])
+    if "stuck-hosts" in which:
+        results["stuck_hosts"] = scale.stuck_hosts(child)
+        out += scale.render_stuck(results["stuck_hosts"])
+    return out
+
+
 def main() -> int:
     if not (CORPUS / "cna" / "expected.json").exists():
         print(f"the corpus is not at {CORPUS}", file=sys.stderr)
         return 2
+    only = {a for a in sys.argv[1:] if a in ("site-age", "site-build", "stuck-hosts")}
+    if only:  # one section on its own, merged into results.json
+        path = ROOT / "bench" / "results.json"
+        results = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        results["machine"] = machine()
+        lines = scale_sections(only, results)
+        path.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+        print("\n".join(lines))
+        return 0
     quick = "--quick" in sys.argv
     results: dict[str, Any] = {"machine": machine(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     results["cpu_per_article"] = cpu_per_article(5 if quick else 25)
@@ -249,8 +275,9 @@ def main() -> int:
     results["memory"] = {"rss_mb_500": statistics.median(small), "rss_mb_large": big["rss_mb"], "large_articles": big["written"], "large_wall_s": big["wall"]}
     results["article_benchmark"] = article_benchmark()
     results["photo_lookup"] = photolookup.measure(20_000 if quick else 100_000)  # 300,000: run bench.photolookup alone
+    extra = scale_sections({"site-age", "stuck-hosts"}, results)
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
-    print(render(results))
+    print(render(results) + "\n".join(extra))
     return 0
 
 

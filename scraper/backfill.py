@@ -25,7 +25,8 @@ from .http import Http
 from .models import Job, RunReport
 from .postfiles import PostFiles
 from .progress import DAY_SERIALS, Progress
-from .runner import Runner, client, open_run
+from .run import client, open_run
+from .runner import Runner
 from .state import State
 from .urls import TAIPEI, cna_page, id_day, id_in_path, section_of
 

@@ -216,6 +216,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK if check(config, files=files, count=args.n, tables=not args.quiet) else EXIT_FAILED
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    from .sitebuild import build
+
+    site = Path(args.output) if args.output else _config(args).output
+    if args.live_days < 1:
+        raise ConfigError(f"--live-days: must be 1 or more, not {args.live_days}")
+    report = build(site, jekyll=args.jekyll, live_days=args.live_days)
+    log.info("built live posts=%d days_built=%d days_kept=%d", report.live_posts, len(report.days_built), report.days_kept)
+    return EXIT_OK
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from .skeleton import describe, init, site_settings
 
@@ -272,6 +283,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "status": cmd_status,
     "check": cmd_check,
     "init": cmd_init,
+    "build": cmd_build,
 }
 
 

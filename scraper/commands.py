@@ -20,7 +20,8 @@ from .http import Http
 from .models import Job
 from .postfiles import PostFiles, read_head
 from .robots import Robots
-from .runner import HTML_ACCEPT, extract_page, reindex
+from .run import reindex
+from .runner import HTML_ACCEPT, extract_page
 from .sites import cna, fallback
 from .state import State
 from .urls import CNA_HOSTS, cna_id, id_in_path, identity, is_web

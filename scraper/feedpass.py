@@ -20,8 +20,8 @@ from . import feeds, schedule
 from .config import Config, FeedConfig
 from .errors import FeedError, FetchError, StoreError
 from .http import Http, Response
-from .models import Job, RunReport
-from .state import FeedRow, State
+from .models import FeedRow, Job, RunReport
+from .state import State
 from .urls import by_host_in_turn
 
 log = logging.getLogger(__name__)

@@ -20,9 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import zlib
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
@@ -31,8 +29,10 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from . import schedule
+from .codings import Decoder
 from .config import HttpConfig
 from .errors import FetchError, OffSite, Refused, RetryLater
+from .hostlimit import HostLimiter
 from .models import Exchange
 from .netguard import AddressRefused, Guard
 from .netguard import transport as guarded_transport
@@ -71,59 +71,6 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
         return None
 
 
-class Decoder:
-    """Content-Encoding decoded by hand with a byte budget: each call returns at most what
-    the budget leaves, so a bomb is refused after ``budget`` bytes, whatever it expands to."""
-
-    def __init__(self, encoding: str | None, budget: int, url: str) -> None:
-        codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip() and c.strip().lower() != "identity"]
-        if len(codings) > 1:
-            raise FetchError(url, f"stacked content encodings ({encoding}) refused")
-        self.coding = codings[0] if codings else None
-        if self.coding not in (None, "gzip", "x-gzip", "deflate"):
-            raise FetchError(url, f"content encoding {self.coding!r} not supported")
-        self.budget = budget
-        self.url = url
-        self.size = 0
-        self._z = self._new() if self.coding else None
-        self._raw_deflate_tried = False
-
-    def _new(self, wbits: int | None = None) -> zlib._Decompress:
-        if wbits is None:
-            wbits = 16 + zlib.MAX_WBITS if self.coding in ("gzip", "x-gzip") else zlib.MAX_WBITS
-        return zlib.decompressobj(wbits)
-
-    def _count(self, data: bytes) -> bytes:
-        self.size += len(data)
-        if self.size > self.budget:
-            raise FetchError(self.url, f"body over the {self.budget}-byte cap (decoded)")
-        return data
-
-    def feed(self, chunk: bytes) -> bytes:
-        if self._z is None:
-            return self._count(chunk)
-        out = []
-        data = chunk
-        while data:
-            try:
-                piece = self._z.decompress(data, self.budget - self.size + 1)
-            except zlib.error as exc:
-                if self.coding == "deflate" and not self._raw_deflate_tried and self.size == 0:
-                    self._raw_deflate_tried = True  # servers send raw deflate as often as zlib's
-                    self._z = self._new(-zlib.MAX_WBITS)
-                    continue
-                raise FetchError(self.url, f"body does not decode as {self.coding} ({exc})") from exc
-            out.append(self._count(piece))
-            data = self._z.unconsumed_tail
-            if self._z.eof and self._z.unused_data:
-                data = self._z.unused_data  # another gzip member follows
-                self._z = self._new()
-        return b"".join(out)
-
-    def flush(self) -> bytes:
-        return self._count(self._z.flush()) if self._z is not None else b""
-
-
 def _exchange(r: httpx.Response, url: str, body: bytes) -> Exchange:
     return Exchange(
         url=url,
@@ -137,48 +84,8 @@ def _exchange(r: httpx.Response, url: str, body: bytes) -> Exchange:
     )
 
 
-class HostLimiter:
-    """At most ``max_per_host`` requests in flight to a host, starts at least ``delay`` apart,
-    and no request at all while the host asked us to wait (``Retry-After``)."""
-
-    def __init__(self, max_per_host: int, delay: float, clock: Callable[[], float] = time.time) -> None:
-        self.max_per_host = max_per_host
-        self.delay = delay
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._slots: dict[str, threading.BoundedSemaphore] = {}
-        self._next: dict[str, float] = {}
-        self.blocked_until: dict[str, float] = {}
-
-    @contextmanager
-    def slot(self, host: str, url: str) -> Iterator[None]:
-        with self._lock:
-            sem = self._slots.setdefault(host, threading.BoundedSemaphore(self.max_per_host))
-        with sem:
-            with self._lock:
-                now = self.clock()
-                blocked = self.blocked_until.get(host, 0.0)
-                if blocked > now:
-                    raise RetryLater(url, f"{host} asked us to wait until {time.strftime('%H:%M:%S', time.localtime(blocked))}", blocked - now)
-                start = max(now, self._next.get(host, 0.0))
-                self._next[host] = start + self.delay
-            if start > now:
-                time.sleep(start - now)
-            yield
-
-    def block(self, host: str, seconds: float) -> None:
-        with self._lock:
-            until = self.clock() + seconds
-            self.blocked_until[host] = max(self.blocked_until.get(host, 0.0), until)
-
-    def pauses(self) -> dict[str, float]:
-        with self._lock:
-            return dict(self.blocked_until)
-
-    def restore(self, pauses: dict[str, float]) -> None:
-        with self._lock:
-            for host, until in pauses.items():
-                self.blocked_until[host] = max(self.blocked_until.get(host, 0.0), until)
+class _NotStarted(Exception):
+    """The request's thread could not be started (the process is out of threads)."""
 
 
 class Http:
@@ -187,7 +94,7 @@ class Http:
     def __init__(self, config: HttpConfig, transport: httpx.BaseTransport | None = None, network: httpcore.NetworkBackend | None = None) -> None:
         """``network``: the sockets under the address guard; ``transport`` replaces both (tests)."""
         self.config = config
-        self.limiter = HostLimiter(config.max_per_host, config.delay)
+        self.limiter = HostLimiter(config.max_per_host, config.delay, budget=config.deadline)
         self.policy = schedule.Policy(max_retry_after=config.max_retry_after, wait_in_run=config.wait_in_run)
         self.requests = 0  # sent, for reports and tests
         self.per_host: dict[str, list[int]] = {}  # host -> [requests, bytes read]
@@ -303,9 +210,13 @@ class Http:
         if not is_web(url):
             raise FetchError(url, "not an http(s) URL that can be fetched")
         host = host_of(url)
-        with self.limiter.slot(host, url):
+        self.limiter.acquire(host, url)  # given back by the request's thread, when its connection is done
+        try:
             self._count(host, requests=1)
             return self._watched(url, headers, host, cap)
+        except _NotStarted:
+            self.limiter.release(host)
+            raise FetchError(url, "cannot start a request thread", transient=True) from None
 
     def _watched(self, url: str, headers: dict[str, str], host: str, cap: int) -> Response:
         """The request under the total deadline, headers included.
@@ -322,11 +233,17 @@ class Http:
                 box["ok"] = self._send_now(url, headers, host, cap)
             except BaseException as exc:  # handed to the caller below
                 box["error"] = exc
+            finally:
+                self.limiter.release(host)
 
         worker = threading.Thread(target=work, name="http-watched", daemon=True)
-        worker.start()
+        try:
+            worker.start()
+        except RuntimeError as exc:
+            raise _NotStarted from exc
         worker.join(self.config.deadline + 1.0)
         if worker.is_alive():
+            self.limiter.timed_out(host, self.config.deadline + 1.0)
             raise FetchError(url, f"no complete response within the {self.config.deadline:.0f} s deadline", transient=True)
         error = box.get("error")
         if isinstance(error, BaseException):
@@ -341,6 +258,7 @@ class Http:
             with self.client.stream("GET", url, headers=headers) as r:
                 return self._read(url, r, started, host, cap)
         except httpx.TimeoutException as exc:
+            self.limiter.timed_out(host, time.monotonic() - started)
             raise FetchError(url, f"timed out ({type(exc).__name__})", transient=True) from exc
         except httpx.TransportError as exc:
             raise FetchError(url, f"network error: {exc or type(exc).__name__}", transient=True) from exc
@@ -382,6 +300,7 @@ class Http:
             if self.recorder is not None:
                 raw.append(chunk)
             if time.monotonic() - started > self.config.deadline:
+                self.limiter.timed_out(host, time.monotonic() - started)
                 raise FetchError(url, f"response took over the {self.config.deadline:.0f} s deadline", transient=True)
         chunks.append(decoder.flush())
         if self.recorder is not None:

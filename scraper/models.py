@@ -125,3 +125,42 @@ class RunReport:
     @property
     def ok(self) -> bool:
         return not self.errors and not self.gave_up
+
+
+# The state's rows, as ``state`` reads them.
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    article_id: str
+    url: str
+    status: str  # pending | written | failed | skipped
+    reason: str | None
+    attempts: int
+    path: str | None
+    deferred_since: float | None
+    sha: str | None
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    failures: int = 0
+    next_attempt: float = 0.0
+    last_error: str | None = None
+    redirect: str | None = None
+    redirect_seen: int = 0
+    gone: bool = False
+
+
+@dataclass(frozen=True)
+class WrittenRow:
+    """A written article as ``scraper refresh`` needs it."""
+
+    job: Job  # as first seen: URL, source, title, the feed's date, site, author
+    canonical: str | None
+    path: str
+    sha: str | None  # of the text written, when this version wrote it
+    extractor: str | None

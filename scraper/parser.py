@@ -97,6 +97,11 @@ def _site(sub: argparse._SubParsersAction[argparse.ArgumentParser], s: dict[str,
     p.add_argument("files", nargs="*", metavar="FILE", help="saved pages to read instead of the feeds' newest articles")
     p.add_argument("-n", type=int, default=5, metavar="N", help="how many of the newest articles (default 5)")
 
+    example = "  scraper build --config feeds.yaml\n  scraper poll --then 'scraper build'"
+    p = _sub(sub, "build", "build", "build the Jekyll site into <output>/_site, rendering only what changed", example, parents=[s["common"], s["output"]])
+    p.add_argument("--jekyll", default="jekyll", metavar="PATH", help="the jekyll command (default: jekyll)")
+    p.add_argument("--live-days", type=int, default=2, metavar="N", help="days (in the site's zone) the live site holds; older days are built once (default 2)")
+
     example = "  scraper init site --url https://news.example.org --baseurl /cna --title '中央社鏡像'"
     p = _sub(sub, "init", "init", "write the Jekyll site skeleton into DIR; never overwrites a file", example)
     p.add_argument("dir", metavar="DIR", help="the output folder (created if missing)")

@@ -23,7 +23,8 @@ from .http import Http
 from .models import Job, RunReport
 from .photoretry import retry_photos
 from .postfiles import PostFiles
-from .runner import Runner, client, open_run
+from .run import client, open_run
+from .runner import Runner
 from .state import State
 
 log = logging.getLogger(__name__)

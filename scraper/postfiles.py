@@ -28,6 +28,7 @@ from .atomic import TMP_PREFIX
 from .errors import AlreadyRunning, StoreError
 from .errors import os_reason as reason
 from .models import Post
+from .postindex import NameIndex
 from .urls import identities
 
 log = logging.getLogger(__name__)
@@ -80,8 +81,8 @@ class PostFiles:
         self.output = output
         self.posts_dir = output / "_posts"
         self.lock_dir = output / ".scraper"
-        self._by_slug: dict[str, list[str]] | None = None  # Jekyll slug -> file names, read on first need
-        self._by_day: dict[str, list[str]] = {}  # "YYYY-MM-DD" -> file names
+        self._index: NameIndex | None = None  # the names in _posts by day and slug, checked on first need
+        self._in_use = False
         self._owners: dict[str, frozenset[str]] = {}  # file name -> article ids its from: names, as read this run
         self._ids_by_day: dict[str, dict[str, str]] = {}  # "YYYY-MM-DD" -> article id -> file name
 
@@ -117,11 +118,29 @@ class PostFiles:
             self.posts_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"{exc.filename}: cannot create folder: {reason(exc)}") from exc
-        for tmp in self.posts_dir.glob(TMP_PREFIX + "*"):
-            pid = tmp.name[len(TMP_PREFIX) :].split("-", 1)[0]
-            if pid.isdigit() and not _pid_alive(int(pid)):
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
+        self._names(check=True)
+
+    def _dead_tmp(self, name: str) -> None:
+        pid = name[len(TMP_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            with contextlib.suppress(OSError):
+                (self.posts_dir / name).unlink()
+
+    def _names(self, *, check: bool = False) -> NameIndex:
+        """The name index, brought up to date with ``_posts`` on first need in a run (and by
+        ``prepare``): a listing only when the folder changed behind the index's back."""
+        if self._index is None:
+            self._index = NameIndex(self.lock_dir / "names.db", self.posts_dir)
+        if check or not self._in_use:
+            with self._index.lock:
+                self._index.sync(self._dead_tmp)
+            self._in_use = not check
+        return self._index
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
 
     def has_posts(self) -> bool:
         return self.posts_dir.is_dir() and any(self.posts_dir.glob("*.md"))
@@ -137,9 +156,11 @@ class PostFiles:
     def _day_ids(self, day: str) -> dict[str, str]:
         """Article id -> file name for the posts of one day, read once a run."""
         if day not in self._ids_by_day:
-            self._slug_index()
+            index = self._names()
+            with index.lock:
+                names = index.on_day(day)
             found: dict[str, str] = {}
-            for name in sorted(self._by_day.get(day, [])):
+            for name in names:
                 for aid in self.owners(name):
                     found.setdefault(aid, name)
             self._ids_by_day[day] = found
@@ -149,34 +170,23 @@ class PostFiles:
         """(file name, ``from:`` URL) of every regular ``.md`` file in ``_posts``."""
         if not self.posts_dir.is_dir():
             return
-        for entry in sorted(os.scandir(self.posts_dir), key=lambda e: e.name):
-            if not entry.name.endswith(".md") or entry.name.startswith("."):
-                continue
-            head = read_head(Path(entry.path))
+        with os.scandir(self.posts_dir) as entries:
+            names = sorted(e.name for e in entries if e.name.endswith(".md") and not e.name.startswith("."))
+        for name in names:
+            head = read_head(self.posts_dir / name)
             if head is None:
-                log.warning("%s: not a regular file; passed over", entry.path)
+                log.warning("%s: not a regular file; passed over", self.posts_dir / name)
                 continue
-            yield entry.name, from_line(head)
-
-    def _slug_index(self) -> dict[str, list[str]]:
-        if self._by_slug is None:
-            self._by_slug = {}
-            with contextlib.suppress(FileNotFoundError):
-                for entry in os.scandir(self.posts_dir):
-                    if entry.name.endswith(".md") and not entry.name.startswith("."):
-                        self._index(entry.name)
-        return self._by_slug
-
-    def _index(self, name: str) -> None:
-        assert self._by_slug is not None
-        self._by_slug.setdefault(posts.jekyll_slug(name), []).append(name)
-        self._by_day.setdefault(name[:10], []).append(name)
+            yield name, from_line(head)
 
     def _near(self, name: str) -> list[str]:
         """Files whose Jekyll URL could equal ``name``'s: the same slug, a day either side."""
         day = posts.name_day(name)
         out = []
-        for other in self._slug_index().get(posts.jekyll_slug(name), []):
+        index = self._names()
+        with index.lock:
+            same = index.same_slug(posts.jekyll_slug(name))
+        for other in same:
             other_day = posts.name_day(other)
             if day is None or other_day is None or abs((other_day - day).days) <= 1:
                 out.append(other)
@@ -220,12 +230,16 @@ class PostFiles:
         """Write a new post file atomically; returns its path relative to the output folder.
         Never replaces a file: a name taken meanwhile is a StoreError, the article stays pending."""
         target = self.posts_dir / name
-        try:
-            atomic.write(target, text.encode("utf-8"), replace=False)
-        except OSError as exc:
-            raise StoreError(f"{target}: cannot write post: {reason(exc)}") from exc
-        if self._by_slug is not None:
-            self._index(name)
+        index = self._names()
+        with index.lock:  # entered before the link: a run killed in between leaves a name, no lost file
+            before = index.add(name)
+            try:
+                atomic.write(target, text.encode("utf-8"), replace=False)
+            except OSError as exc:
+                if not isinstance(exc, FileExistsError):
+                    index.remove(name)
+                raise StoreError(f"{target}: cannot write post: {reason(exc)}") from exc
+            index.linked(before)
         return str(target.relative_to(self.output))
 
     def wrote(self, name: str, article_id: str) -> None:

@@ -23,13 +23,13 @@ from .archive import latest_responses
 from .config import Config
 from .errors import ConfigError, ExtractError, FetchError, StoreError
 from .http import Http
-from .models import Article
+from .models import Article, WrittenRow
 from .photoindex import PhotoIndex
 from .photos import Photos
 from .postfiles import PostChanged, PostFiles
 from .robots import Robots
 from .runner import allowed_hosts, extract_page, fetch_article
-from .state import State, WrittenRow
+from .state import State
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from . import posts, schedule
-from .archive import Archive
 from .config import Config
 from .errors import ExtractError, FetchError, NotAnArticle, OffSite, Refused, RetryLater, RobotsDenied, StoreError
 from .http import Http
@@ -33,7 +32,7 @@ from .robots import Robots
 from .sites import cna, extractor_for, fallback, generic
 from .sites import rules as site_rules
 from .state import State
-from .urls import CNA_HOSTS, by_host_in_turn, host_of, identities
+from .urls import CNA_HOSTS, by_host_in_turn, host_of
 
 log = logging.getLogger(__name__)
 HTML_ACCEPT = "text/html,application/xhtml+xml"
@@ -341,63 +340,3 @@ class Runner:
             log.error("%s", line)
         else:
             log.info("%s (said less than a day ago)", line)
-
-
-@contextlib.contextmanager
-def client(config: Config, http: Http | None, report: RunReport, *, dry_run: bool) -> Iterator[Http]:
-    """The run's HTTP client (``http`` when given, else a new one it closes), keeping the
-    archive when one is set (not in a dry run); its requests and bytes per host go to
-    ``report`` however the run ends."""
-    own = http is None
-    http = http or Http(config.http)
-    if config.archive is not None and not dry_run:
-        http.recorder = Archive(config.archive).record
-    try:
-        yield http
-    finally:
-        report.per_host.update({host: (n, size) for host, (n, size) in http.per_host.items()})
-        if own:
-            http.close()
-
-
-@contextlib.contextmanager
-def open_run(config: Config, kind: str, *, dry_run: bool = False, now: float) -> Iterator[tuple[State, PostFiles]]:
-    """The state and post files of ``config``'s output for one run of ``kind``.
-
-    The output folder's lock is taken before anything is written; a second run of the
-    same kind exits at once. A dry run takes no lock and writes nothing at all: it
-    reads the state as it is, or none. A state that is empty while ``_posts`` holds
-    posts (a lost or new state file) is first rebuilt from the posts.
-    """
-    files = PostFiles(config.output)
-    if dry_run:
-        state = State(config.state_path, readonly=True)
-        try:
-            yield state, files
-        finally:
-            state.close()
-        return
-    with files.lock(kind):
-        files.prepare()
-        state = State(config.state_path)
-        try:
-            if state.is_empty() and files.has_posts():
-                recorded, _ = reindex(state, files, now)
-                log.warning("state was empty but %s holds posts: recorded %d of them, none will be written again", files.posts_dir, recorded)
-            yield state, files
-        finally:
-            state.close()
-
-
-def reindex(state: State, files: PostFiles, now: float) -> tuple[int, list[str]]:
-    """Record every post in ``_posts`` as written, by its ``from:`` URL. Returns the number
-    recorded and the files that name no article."""
-    found: list[tuple[tuple[str, ...], str, str, str | None]] = []
-    unknown: list[str] = []
-    for name, url in files.scan():
-        if not url:
-            unknown.append(str(files.posts_dir / name))
-            continue
-        rel = str((files.posts_dir / name).relative_to(files.output))
-        found.append((identities(url), url, rel, None))
-    return state.reindexed(found, now), unknown

@@ -10,55 +10,19 @@ becomes a StoreError naming the file.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from . import schedule
 from .errors import StoreError
-from .models import Job
+from .models import ArticleRow, FeedRow, Job, WrittenRow
 from .schema import V1, V1_LATE_COLUMNS, V2, V3, V4, VERSION
 
 _JOB_COLUMNS = "id, url, source, title, published, site, author, content, guid, attempts"
-
-
-@dataclass(frozen=True)
-class ArticleRow:
-    article_id: str
-    url: str
-    status: str  # pending | written | failed | skipped
-    reason: str | None
-    attempts: int
-    path: str | None
-    deferred_since: float | None
-    sha: str | None
-
-
-@dataclass(frozen=True)
-class FeedRow:
-    url: str
-    etag: str | None = None
-    last_modified: str | None = None
-    failures: int = 0
-    next_attempt: float = 0.0
-    last_error: str | None = None
-    redirect: str | None = None
-    redirect_seen: int = 0
-    gone: bool = False
-
-
-@dataclass(frozen=True)
-class WrittenRow:
-    """A written article as ``scraper refresh`` needs it."""
-
-    job: Job  # as first seen: URL, source, title, the feed's date, site, author
-    canonical: str | None
-    path: str
-    sha: str | None  # of the text written, when this version wrote it
-    extractor: str | None
 
 
 def _diagnose(path: Path, exc: sqlite3.Error) -> str:
@@ -92,17 +56,23 @@ def _job(row: Sequence[object]) -> Job:
     )
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    """The state file read-only in place (no copy: memory stays flat), writing nothing beside
+    it: with no ``-wal`` (no run has it open) it is read as immutable, so no ``-shm`` either."""
+    if not path.exists():
+        return sqlite3.connect(":memory:", isolation_level=None)
+    mode = "mode=ro" if Path(f"{path}-wal").exists() else "immutable=1"
+    return sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=60, isolation_level=None)
+
+
 def _snapshot(path: Path) -> sqlite3.Connection:
-    """An in-memory copy of the state file, read without writing a byte beside it: a file
-    no run has open (no ``-wal``) is read as immutable, so SQLite makes no ``-shm`` either."""
+    """An in-memory copy, for a file of an older schema that a read-only run sees migrated."""
     memory = sqlite3.connect(":memory:", isolation_level=None)
-    if path.exists():
-        mode = "mode=ro" if Path(f"{path}-wal").exists() else "immutable=1"
-        source = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, timeout=60)
-        try:
-            source.backup(memory)
-        finally:
-            source.close()
+    source = _read_only(path)
+    try:
+        source.backup(memory)
+    finally:
+        source.close()
     return memory
 
 
@@ -121,14 +91,17 @@ def _feed_row(r: Sequence[object]) -> FeedRow:
 
 
 class State:
-    """One state database. ``readonly`` reads a copy of the file and never writes to it
-    (``--dry-run``); a missing file then reads as empty."""
+    """One state database. ``readonly`` opens the file read-only and never writes to it
+    (``status``, ``--dry-run``); a missing file then reads as empty."""
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
         try:
             if readonly:
-                self.conn = _snapshot(path)
+                self.conn = _read_only(path)
+                if self.conn.execute("PRAGMA user_version").fetchone()[0] != VERSION:  # a new or older file: migrated in memory
+                    self.conn.close()
+                    self.conn = _snapshot(path)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.conn = sqlite3.connect(path, timeout=60, isolation_level=None)
@@ -316,30 +289,28 @@ class State:
     def is_empty(self) -> bool:
         return self.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
 
-    def reindexed(self, found: Iterable[tuple[tuple[str, ...], str, str, str | None]], now: float) -> int:
-        """Record posts found on disk, (ids, from: URL, path, sha) each, as written; returns how
-        many posts (files) were new. One written row a file: its other ids (the link spelt
-        percent-encoded or not) are aliases, skipped, so either spelling writes nothing."""
-        recorded: set[str] = set()
-        with self.transaction():
-            for ids, url, path, sha in found:
-                known = dict(self.execute(f"SELECT id, status FROM articles WHERE id IN ({', '.join('?' * len(ids))})", ids).fetchall())
-                main = next((i for i in ids if known.get(i) == "written"), ids[0])
-                cur = self.execute(
-                    "INSERT INTO articles (id, url, status, path, canonical, source, first_seen, changed, sha) VALUES (?, ?, 'written', ?, ?, 'reindex', ?, ?, ?) "
-                    "ON CONFLICT(id) DO UPDATE SET status = 'written', path = excluded.path, sha = excluded.sha WHERE articles.status != 'written'",
-                    (main, url, path, url, now, now, sha),
-                )
-                if cur.rowcount:
-                    recorded.add(path)
-                for alias in ids:
-                    if alias != main:
+    def reindexed(self, found: Iterable[tuple[tuple[str, ...], str, str, str | None]], now: float, *, batch: int = 2000) -> int:
+        """Record posts found on disk, (ids, from: URL, path, sha) each, as written, ``batch``
+        posts a transaction; returns how many posts (files) were new. One written row a file:
+        its other ids (the link spelt percent-encoded or not) are skipped aliases."""
+        recorded, rows = 0, iter(found)
+        while chunk := list(itertools.islice(rows, batch)):
+            with self.transaction():
+                for ids, url, path, sha in chunk:
+                    known = dict(self.execute(f"SELECT id, status FROM articles WHERE id IN ({', '.join('?' * len(ids))})", ids).fetchall())
+                    main = next((i for i in ids if known.get(i) == "written"), ids[0])
+                    recorded += self.execute(
+                        "INSERT INTO articles (id, url, status, path, canonical, source, first_seen, changed, sha) VALUES (?, ?, 'written', ?, ?, 'reindex', ?, ?, ?) "
+                        "ON CONFLICT(id) DO UPDATE SET status = 'written', path = excluded.path, sha = excluded.sha WHERE articles.status != 'written'",
+                        (main, url, path, url, now, now, sha),
+                    ).rowcount
+                    for alias in (i for i in ids if i != main):
                         self.execute(
                             "INSERT INTO articles (id, url, status, reason, source, first_seen, changed) VALUES (?, ?, 'skipped', ?, 'reindex', ?, ?) "
                             "ON CONFLICT(id) DO UPDATE SET status = 'skipped', reason = excluded.reason, path = NULL, changed = excluded.changed",
                             (alias, url, f"same article as {main}", now, now),
                         )
-        return len(recorded)
+        return recorded
 
     # ---------------------------------------------------------------- feeds and hosts
 

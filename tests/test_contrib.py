@@ -94,7 +94,7 @@ def test_service_runs_one_poll_of_the_config_and_builds_with_then() -> None:
     (exec_start,) = [line.split("=", 1)[1] for line in service.splitlines() if line.startswith("ExecStart=")]
     argv = shlex.split(exec_start)
     assert argv[:4] == [f"{PLACEHOLDER}/.venv/bin/scraper", "poll", "--config", f"{PLACEHOLDER}/feeds.yaml"]
-    assert argv[4] == "--then" and shlex.split(argv[5])[:2] == ["/usr/bin/jekyll", "build"] and len(argv) == 6
+    assert argv[4] == "--then" and shlex.split(argv[5])[:2] == ["/srv/cna-mirror/.venv/bin/scraper", "build"] and len(argv) == 6
     assert "ExecStartPost" not in service.replace("#ExecStartPost", "")  # no build after every poll
 
 
@@ -110,7 +110,7 @@ def test_crontab_line_polls_every_five_minutes_without_flock() -> None:
     # the site is built by --then (after a poll that changed posts), not after every poll
     argv = shlex.split(fields[5].split("&&", 1)[1])
     assert argv[:4] == [".venv/bin/scraper", "poll", "--config", "feeds.yaml"] and argv[4] == "--then" and len(argv) == 6
-    assert shlex.split(argv[5])[:2] == ["jekyll", "build"] and ";" not in fields[5]
+    assert shlex.split(argv[5])[:2] == [".venv/bin/scraper", "build"] and ";" not in fields[5]
 
 
 # ---------------------------------------------------------------- the GitHub Actions workflow

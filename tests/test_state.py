@@ -12,7 +12,7 @@ import pytest
 from scraper.errors import StoreError
 from scraper.models import Job
 from scraper.postfiles import PostFiles
-from scraper.runner import reindex
+from scraper.run import reindex
 from scraper.schedule import Policy
 from scraper.state import VERSION, State
 
@@ -164,3 +164,50 @@ def test_reindex_counts_each_post_once_whatever_its_link_spells(tmp_path: Path, 
     capsys.readouterr()
     assert main(["status", "--config", str(cfg), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["articles"]["written"] == 3
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("writer_open", [False, True])
+def test_status_reads_a_read_only_state_file_in_place(tmp_path: Path, writer_open: bool) -> None:
+    from scraper.commands import status_data
+    from scraper.config import Config
+
+    db = tmp_path / "state" / "state.db"
+    state = State(db)
+    state.remember([job(f"2023120500{i:02d}") for i in range(30)], 1.0)
+    state.record_failure(job("202312050001"), "HTTP 500", 2.0, POLICY)
+    writer = State(db) if writer_open else None  # a run in progress keeps its -wal beside the file
+    if writer is None:
+        state.close()
+    db.chmod(0o444)
+    db.parent.chmod(0o555)
+    try:
+        before = _files(db.parent)
+        reader = State(db, readonly=True)
+        files = reader.conn.execute("PRAGMA database_list").fetchall()
+        assert files[0][2] == str(db.resolve())  # the file itself, not a copy in memory
+        reader.close()
+        data = status_data(Config(path=tmp_path / "feeds.yaml", site="x", output=tmp_path / "out", feeds=(), state=db), 3.0)
+        assert data["articles"]["pending"] == 30 and data["articles"]["written"] == 0
+        assert _files(db.parent) == before
+    finally:
+        db.parent.chmod(0o755)
+        db.chmod(0o644)
+        if writer is not None:
+            writer.close()
+            state.close()
+
+
+def test_reindex_in_batches_gives_the_rows_of_one_transaction(old: Path, tmp_path: Path) -> None:
+    found = [((f"20231205{i:04d}",), f"https://www.cna.com.tw/news/aopl/20231205{i:04d}.aspx", f"_posts/p{i // 2}.md", None) for i in range(1, 24)]
+    found += [(("202312050001",), "https://www.cna.com.tw/news/aopl/202312050001.aspx", "_posts/again.md", None)]  # a second file of one article
+    counts, rows = [], []
+    for batch in (1, 5, 1000):
+        state = State(tmp_path / f"b{batch}.db")
+        counts.append(state.reindexed(iter(found), 1.0, batch=batch))
+        rows.append(state.execute("SELECT id, url, status, path, canonical, source, sha FROM articles ORDER BY id").fetchall())
+        state.close()
+    assert counts == [12, 12, 12] and rows[0] == rows[1] == rows[2] and len(rows[0]) == 23
