@@ -202,7 +202,7 @@ def test_status_reads_a_read_only_state_file_in_place(tmp_path: Path, writer_ope
 
 
 def test_reindex_in_batches_gives_the_rows_of_one_transaction(old: Path, tmp_path: Path) -> None:
-    found = [((f"20231205{i:04d}",), f"https://www.cna.com.tw/news/aopl/20231205{i:04d}.aspx", f"_posts/p{i // 2}.md", None) for i in range(1, 24)]
+    found = [((f"20231205{i:04d}",), f"https://www.cna.com.tw/news/aopl/20231205{i:04d}.aspx", f"_posts/p{i}.md", None) for i in range(1, 24)]
     found += [(("202312050001",), "https://www.cna.com.tw/news/aopl/202312050001.aspx", "_posts/again.md", None)]  # a second file of one article
     counts, rows = [], []
     for batch in (1, 5, 1000):
@@ -210,4 +210,4 @@ def test_reindex_in_batches_gives_the_rows_of_one_transaction(old: Path, tmp_pat
         counts.append(state.reindexed(iter(found), 1.0, batch=batch))
         rows.append(state.execute("SELECT id, url, status, path, canonical, source, sha FROM articles ORDER BY id").fetchall())
         state.close()
-    assert counts == [12, 12, 12] and rows[0] == rows[1] == rows[2] and len(rows[0]) == 23
+    assert counts == [23, 23, 23] and rows[0] == rows[1] == rows[2] and len(rows[0]) == 23
