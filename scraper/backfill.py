@@ -253,6 +253,8 @@ def backfill(
     report = report if report is not None else RunReport()
     show = progress or (lambda p, r: None)
     with client(config, http, report, dry_run=dry_run) as http, open_run(config, "backfill", dry_run=dry_run, now=time.time()) as (state, files):
+        if not dry_run:
+            state.clamp_waits(time.time(), config.policy)
         http.restore_pauses(state.host_pauses(time.time()))
         job = Backfill(
             config,

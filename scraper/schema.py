@@ -40,3 +40,11 @@ V3 = """
 CREATE TABLE IF NOT EXISTS notices (name TEXT PRIMARY KEY, said REAL NOT NULL);
 """
 VERSION = 3
+
+# The waits stored as moments, which a clock set back would stretch (State.clamp_waits):
+# (kind for schedule.wait_interval, table, key, count column, moment column, which rows).
+WAITS = (
+    ("article", "articles", "id", "attempts", "next_attempt", "status = 'pending'"),
+    ("feed", "feeds", "url", "failures", "next_attempt", "1"),
+    ("host", "hosts", "host", "0", "blocked_until", "1"),
+)

@@ -502,3 +502,8 @@ def redesign(server: Server, corpus: Path, tmp: Path) -> Outcome:
 
 
 SCENARIOS += [redesign]
+
+
+from tests.faults_round2 import SCENARIOS as ROUND_TWO  # noqa: E402  (it builds on Scene above)
+
+SCENARIOS += ROUND_TWO

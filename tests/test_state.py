@@ -132,3 +132,19 @@ def test_an_unusable_state_file_is_one_clear_error(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match=r"state.db: state database: .*(move the file aside and run `scraper reindex`)"):
         State(bad)
+
+
+def test_waits_set_before_the_clock_went_back_last_their_interval_not_days() -> None:
+    """Backoffs and host pauses are stored as moments: after the clock moves back three
+    days they would wait three days more. Read back, each is cut to its interval from now."""
+    state = State(Path(":memory:"))
+    then, back = 1_000_000.0, 1_000_000.0 - 3 * 86400.0
+    first = state.record_failure(job(), "HTTP 503", then, POLICY)
+    assert first is not None and first.next_attempt == then + 10
+    state.save_host_pauses({"www.cna.com.tw": then + 3600.0})
+    assert state.clamp_waits(then, POLICY) == 0  # nothing to cut while the clock runs on
+    assert state.clamp_waits(back, POLICY) == 2
+    assert state.due(back) == []  # its interval has not passed since the new now
+    assert [j.article_id for j in state.due(back + 10)] == ["202312050001"]
+    assert state.host_pauses(back) == {"www.cna.com.tw": back + 3600.0}
+    assert state.clamp_waits(back + 5, POLICY) == 0  # cut once, not again from each new now
