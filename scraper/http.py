@@ -51,6 +51,7 @@ class Response:
     last_modified: str | None = None
     permanent_redirect: str | None = None  # where a 301/308 chain led, if all hops were permanent
     headers: dict[str, str] = field(default_factory=dict)
+    exchange: Exchange | None = None  # for the archive, recorded by the caller's thread
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:
@@ -299,7 +300,10 @@ class Http:
         host = host_of(url)
         with self.limiter.slot(host, url):
             self._count(host, requests=1)
-            return self._watched(url, headers, host, cap)
+            response = self._watched(url, headers, host, cap)
+        if response.exchange is not None and self.recorder is not None:
+            self.recorder(response.exchange)  # on this thread: no archive write runs on the deadline
+        return response
 
     def _watched(self, url: str, headers: dict[str, str], host: str, cap: int) -> Response:
         """The request under the total deadline, headers included.
@@ -376,8 +380,6 @@ class Http:
             if time.monotonic() - started > self.config.deadline:
                 raise FetchError(url, f"response took over the {self.config.deadline:.0f} s deadline", transient=True)
         chunks.append(decoder.flush())
-        if self.recorder is not None:
-            self.recorder(_exchange(r, url, b"".join(raw)))
         return Response(
             url=str(r.url),
             status=200,
@@ -386,4 +388,5 @@ class Http:
             etag=headers.get("etag"),
             last_modified=headers.get("last-modified"),
             headers=headers,
+            exchange=_exchange(r, url, b"".join(raw)) if self.recorder is not None else None,
         )

@@ -39,4 +39,33 @@ def clock_back(server: Server, corpus: Path, tmp: Path) -> Outcome:
     return s.outcome("clock moved back 3 days during a feed's 600 s backoff", "feed polled after the clock went back: [0, 0, 1] (at 0, 5, 11 min); 4 posts", observed, (*GOOD, FAULTY))
 
 
-SCENARIOS: list[Scenario] = [clock_back]
+def archive_damaged(server: Server, corpus: Path, tmp: Path) -> Outcome:
+    """A mirror with an archive: one page's record is damaged on disk (a bad sector, a bad
+    copy) and the file's end mark is lost. The next run appends and cuts nothing; refresh
+    --from-archive restores every article but the damaged one, and names that one."""
+    from scraper.archive import files
+    from scraper.config import load
+    from scraper.refresh import refresh
+    from tests.test_archive import _corrupt_record
+
+    s = Scene(server, corpus, tmp)
+    server.page(s.fault_path, s.page(FAULTY))
+    s.extra["archive"] = "warc"
+    s.poll()
+    folder = tmp / "warc"
+    _corrupt_record(folder, server.url(s.paths["003.html"]))
+    (warc,) = files(folder)
+    (folder / f".{warc.name}.end").unlink()
+    (folder / "index.cdxj").unlink(missing_ok=True)
+    before = warc.stat().st_size
+    server.feed("/feed", server.routes["/feed"].body + b" ")  # a changed feed: one more record
+    code = s.poll()
+    grew = warc.stat().st_size > before
+    done = refresh(load(s.cfg()), ids=[s.urls[n].rsplit("/", 1)[1][:12] for n in (*GOOD, FAULTY)], from_archive=True, force=True)
+    why = "not in the archive" if all("not in the archive" in f for f in done.failed) else done.failed
+    restored = len(done.rewritten) + len(done.unchanged)
+    observed = f"run 2 exit {code}, archive {'grew' if grew else 'shrank or stayed'}; refresh --from-archive: {restored} of 4, failed {len(done.failed)} ({why})"
+    return s.outcome("archive record damaged and its end mark lost", "run 2 exit 0, archive grew; refresh --from-archive: 3 of 4, failed 1 (not in the archive)", observed, (*GOOD, FAULTY))
+
+
+SCENARIOS: list[Scenario] = [clock_back, archive_damaged]
