@@ -286,5 +286,3 @@ def _run(job: Backfill, url_list: list[str], since: date | None, until: date, us
             job.walk(since, until)
     job.runner.report_robots()
     job.runner.report_fallback()
-    if job.runner.stop:
-        job.runner.report.errors.append("stopped before the end; run the same command again to continue")

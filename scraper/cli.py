@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from . import __version__
+from . import __version__, stopping
 from .config import Config, load
 from .errors import AlreadyRunning, ConfigError, ScraperError, StoreError
 from .models import RunReport
@@ -82,7 +83,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def _status_for(exc: BaseException) -> int:
     """The exit status ``main`` gives a run that ended with ``exc``."""
     if isinstance(exc, KeyboardInterrupt):
-        return 130
+        return stopping.exit_status() or 130
     if isinstance(exc, BrokenPipeError):
         return EXIT_OK
     return EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_STORE if isinstance(exc, StoreError) else EXIT_FAILED
@@ -120,7 +121,7 @@ def _reported(args: argparse.Namespace, name: str, run: Callable[[RunReport], No
         raise
     report.finished = time.time()
     _summary(name, report)
-    return _write_reports(args, name, report, EXIT_OK if report.ok else EXIT_FAILED)
+    return _write_reports(args, name, report, stopping.exit_status() or (EXIT_OK if report.ok else EXIT_FAILED))
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
@@ -230,7 +231,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     files = [Path(f) for f in args.files]
     config = None if files and not Path(args.config).exists() else _config(args)
-    return EXIT_OK if check(config, files=files, count=args.n, tables=not args.quiet) else EXIT_FAILED
+
+    def out(line: str) -> None:
+        if stopping.REASON not in line:  # a page abandoned for a stop is no finding; main says it
+            print(line)
+
+    return EXIT_OK if check(config, files=files, count=args.n, tables=not args.quiet, out=out) else EXIT_FAILED
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -316,6 +322,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose, args.quiet)
+    with stopping.handling():  # SIGINT and SIGTERM: every phase of every command
+        try:
+            code = _dispatch(args)
+        except KeyboardInterrupt:  # a second signal, or Ctrl-C before any handler
+            print("scraper: interrupted", file=sys.stderr)
+            return stopping.exit_status() or 130
+    stopped = stopping.exit_status()
+    if stopped is not None and code in (EXIT_OK, EXIT_FAILED, stopped):
+        name = signal.Signals(stopped - 128).name
+        print(f"scraper: stopped by {name} after the articles in flight; the rest is left for the next run", file=sys.stderr)
+        return stopped
+    return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         code: int = args.func(args)
         return code
@@ -328,12 +349,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         print(f"scraper: {exc}", file=sys.stderr)
         return EXIT_STORE
+    except stopping.Stopped:
+        return EXIT_FAILED  # the request was abandoned for the stop, which main says
     except ScraperError as exc:
         print(f"scraper: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("scraper: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         return EXIT_OK
 

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import feeds, schedule
+from . import feeds, schedule, stopping
 from .config import Config, FeedConfig
 from .errors import FeedError, FetchError, StoreError
 from .http import Http, Response
@@ -143,6 +143,8 @@ class FeedPass:
         self.report.feeds_polled += 1
         try:
             response, result = future.result()
+        except stopping.Stopped:
+            return None  # not the feed's failure: the run is stopping
         except (FetchError, FeedError) as exc:
             self._failed(feed, stamp, exc)
             return None

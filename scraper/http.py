@@ -29,7 +29,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
-from . import schedule
+from . import schedule, stopping
 from .config import HttpConfig
 from .errors import FetchError, OffSite, RetryLater
 from .models import Exchange
@@ -244,11 +244,12 @@ class Http:
             return schedule.wait_before_retry(exc, float(self._backoff(state)))
 
         def retryable(exc: BaseException) -> bool:
-            return schedule.retry_within_run(exc, self.policy)
+            return schedule.retry_within_run(exc, self.policy) and not stopping.requested()
 
         retrying = Retrying(
             stop=stop_after_attempt(max(1, self.config.retries)),
             wait=wait,
+            sleep=stopping.sleep,
             retry=retry_if_exception(retryable),
             reraise=True,
         )
@@ -297,6 +298,8 @@ class Http:
     def _send(self, url: str, headers: dict[str, str], cap: int) -> Response:
         if not is_web(url):
             raise FetchError(url, "not an http(s) URL that can be fetched")
+        if stopping.requested():
+            raise stopping.Stopped(url)  # nothing new starts once the run is stopping
         host = host_of(url)
         with self.limiter.slot(host, url):
             self._count(host, requests=1)
@@ -323,8 +326,9 @@ class Http:
 
         worker = threading.Thread(target=work, name="http-watched", daemon=True)
         worker.start()
-        worker.join(self.config.deadline + 1.0)
-        if worker.is_alive():
+        if not stopping.join(worker, self.config.deadline + 1.0):
+            if stopping.requested():
+                raise stopping.Stopped(url)
             raise FetchError(url, f"no complete response within the {self.config.deadline:.0f} s deadline", transient=True)
         error = box.get("error")
         if isinstance(error, BaseException):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import atomic
+from . import atomic, stopping
 from .errors import FetchError, StoreError
 from .errors import os_reason as reason
 from .http import Http
@@ -91,7 +91,7 @@ class Photos:
                 local = self.fetch(url, when)
             except (FetchError, StoreError) as exc:
                 failed += 1
-                log.warning("photo kept remote url=%s: %s", url, exc)
+                (log.info if stopping.requested() else log.warning)("photo kept remote url=%s: %s", url, exc)
                 return m.group(0)
             stored += 1
             return m.group(1) + local + m.group(3)

@@ -13,13 +13,11 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
-import signal
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from . import posts, schedule
+from . import posts, schedule, stopping
 from .archive import Archive
 from .config import Config
 from .errors import ExtractError, FetchError, NotAnArticle, OffSite, RetryLater, RobotsDenied, StoreError
@@ -124,33 +122,13 @@ def write_post(state: State, files: PostFiles, job: Job, fetched: Fetched, now: 
 
 
 class Stop:
-    """Set by Ctrl-C (SIGINT) or SIGTERM: finish the articles in flight, then stop."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
+    """Set by Ctrl-C (SIGINT) or SIGTERM (see stopping): finish the articles in flight, then stop."""
 
     def __bool__(self) -> bool:
-        return self.event.is_set()
+        return stopping.requested()
 
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum: int, frame: object) -> None:
-            if self.event.is_set():
-                raise KeyboardInterrupt
-            log.warning("stopping after the articles in flight (press Ctrl-C again to abort)")
-            self.event.set()
-
-        old_int = signal.signal(signal.SIGINT, handler)
-        old_term = signal.signal(signal.SIGTERM, handler)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, old_int)
-            signal.signal(signal.SIGTERM, old_term)
+    def installed(self) -> contextlib.AbstractContextManager[None]:
+        return stopping.handling()
 
 
 class Runner:
@@ -208,6 +186,9 @@ class Runner:
             return self._record(job, future.result())
         except StoreError:
             raise  # the output or the state is unusable: the run ends, the article stays pending
+        except stopping.Stopped:
+            log.info("stopped id=%s url=%s: left for the next run", job.article_id, job.url)
+            return "stopped"  # no attempt counted: the page was not refused, the run ended
         except RetryLater as exc:
             return self._deferred(job, exc)
         except (RobotsDenied, OffSite, NotAnArticle, FetchError) as exc:

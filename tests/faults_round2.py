@@ -68,4 +68,48 @@ def archive_damaged(server: Server, corpus: Path, tmp: Path) -> Outcome:
     return s.outcome("archive record damaged and its end mark lost", "run 2 exit 0, archive grew; refresh --from-archive: 3 of 4, failed 1 (not in the archive)", observed, (*GOOD, FAULTY))
 
 
-SCENARIOS: list[Scenario] = [clock_back, archive_damaged]
+def _signal_mid_run(signum: int, phase: str) -> Scenario:
+    """A real poll in a subprocess, signalled while a request of ``phase`` (feed, article)
+    is held in flight; then a clean run."""
+
+    def run(server: Server, corpus: Path, tmp: Path) -> Outcome:
+        import os
+        import signal
+        import subprocess
+        import sys
+        import threading
+        import time
+
+        from tests.faults import ROOT
+        from tests.helpers import POST_RE
+        from tests.sitebuilder import posts_in
+
+        s = Scene(server, corpus, tmp)
+        server.page(s.fault_path, s.page(FAULTY))
+        gate = threading.Event()
+        held = s.fault_path if phase == "article" else "/feed"
+        reply = server.routes[held]
+        server.routes[held] = lambda req: (gate.wait(60), reply)[1]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        proc = subprocess.Popen([sys.executable, "-m", "scraper", "poll", "--config", str(s.cfg())], env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        end = time.monotonic() + 60
+        while not server.hits[held] and time.monotonic() < end and proc.poll() is None:
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        time.sleep(1.0)
+        gate.set()
+        _, err = proc.communicate(timeout=90)
+        said = [line for line in err.splitlines() if line.strip()]
+        partial = sum(1 for p in posts_in(tmp) if not POST_RE.match(p.read_text(encoding="utf-8")))
+        server.routes[held] = reply
+        code2 = s.poll()
+        line = "one line" if len(said) == 1 and "stopped by" in said[0] else f"{len(said)} lines"
+        observed = f"run 1 exit {proc.returncode} ({line}), partial posts {partial}; run 2 exit {code2}"
+        name = signal.Signals(signum).name
+        return s.outcome(f"{name} while a{'n' if phase == 'article' else ''} {phase} is in flight", f"run 1 exit {128 + signum} (one line), partial posts 0; run 2 exit 0", observed, (*GOOD, FAULTY))
+
+    run.__name__ = f"signal_{signum}_{phase}"
+    return run
+
+
+SCENARIOS: list[Scenario] = [clock_back, archive_damaged, _signal_mid_run(15, "feed"), _signal_mid_run(15, "article"), _signal_mid_run(2, "article")]
