@@ -145,6 +145,7 @@ class Runner:
         self.now = now
         self.stop = Stop()
         self.robots_denied: dict[str, int] = {}
+        self.unfinished: list[str] = []  # "URL: reason" of each article failed or put off this run
         self.keep: Callable[[Article], bool] | None = None  # articles not kept are neither written nor recorded
         self.photos = Photos(files.output, http)
 
@@ -251,6 +252,7 @@ class Runner:
         if decision.counts_as_failure:
             return self._failed(job, f"{exc}; the host has kept asking us to wait")
         self.report.deferred += 1
+        self.unfinished.append(f"{job.url}: {exc.reason}; tried again on a later run")
         log.info("deferred id=%s reason=%s", job.article_id, exc.reason)
         return "deferred"
 
@@ -263,6 +265,7 @@ class Runner:
             self.report.gave_up.append(f"{job.url}: gave up after {attempt.attempts} attempts: {reason}")
             log.error("gave up on id=%s after %d attempts: %s", job.article_id, attempt.attempts, reason)
             return "gave-up"
+        self.unfinished.append(reason if reason.startswith(job.url) else f"{job.url}: {reason}")
         log.info("failed id=%s (will retry) reason=%s", job.article_id, reason)
         return "failed"
 

@@ -112,4 +112,30 @@ def _signal_mid_run(signum: int, phase: str) -> Scenario:
     return run
 
 
-SCENARIOS: list[Scenario] = [clock_back, archive_damaged, _signal_mid_run(15, "feed"), _signal_mid_run(15, "article"), _signal_mid_run(2, "article")]
+def _cli(tmp: Path, *args: str) -> tuple[int, list[str]]:
+    import os
+    import subprocess
+    import sys
+
+    from tests.faults import ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "scraper", *args], capture_output=True, text=True, cwd=tmp, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return proc.returncode, [line for line in proc.stderr.splitlines() if line.strip()]
+
+
+def backfill_list_fails(server: Server, corpus: Path, tmp: Path) -> Outcome:
+    """A one-off ``backfill --urls`` whose list holds a 404 and an unreachable host."""
+    s = Scene(server, corpus, tmp)
+    server.page(s.fault_path, s.page(FAULTY))
+    with Server() as gone:
+        closed = gone.url("/news/aopl/202312080002.aspx")
+    listed = [server.url(s.paths[n]) for n in (*GOOD, FAULTY)] + [server.url("/news/aopl/202312080001.aspx"), closed]
+    (tmp / "urls.txt").write_text("\n".join(listed) + "\n", encoding="utf-8")
+    code, lines = _cli(tmp, "backfill", "--config", str(s.cfg()), "--urls", "urls.txt")
+    named = sum(1 for line in lines if ("HTTP 404" in line and "202312080001" in line) or ("network error" in line and closed in line))
+    code2, lines2 = _cli(tmp, "backfill", "--config", str(s.cfg()), "--since", "2016-01-01", "--urls", "urls.txt")
+    observed = f"exit {code}, {named} of 2 failures named in {len(lines)} lines; with --since: exit {code2} ({'refused' if 'not both' in ' '.join(lines2) else lines2})"
+    return s.outcome("backfill --urls with a 404 and an unreachable URL; then with --since", "exit 1, 2 of 2 failures named in 2 lines; with --since: exit 2 (refused)", observed, (*GOOD, FAULTY))
+
+
+SCENARIOS: list[Scenario] = [clock_back, archive_damaged, backfill_list_fails, _signal_mid_run(15, "feed"), _signal_mid_run(15, "article"), _signal_mid_run(2, "article")]
