@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from . import posts, schedule, stopping
+from . import page, posts, schedule, stopping
 from .archive import Archive
 from .config import Config
 from .errors import ExtractError, FetchError, NotAnArticle, OffSite, RetryLater, RobotsDenied, StoreError
@@ -58,6 +58,9 @@ def fetch_article(http: Http, robots: Robots, job: Job, hosts: frozenset[str]) -
     response = http.get(job.url, allowed_hosts=hosts, accept=HTML_ACCEPT)
     if host_of(response.url) not in hosts:
         raise OffSite(job.url, f"redirected to {response.url}, which is not a site we fetch from")
+    what = page.not_html(response.content, response.headers.get("content-type"))
+    if what is not None:
+        raise NotAnArticle(job.url, f"not an HTML page: {what}")
     return extract_page(job, response.url, response.content, response.charset)
 
 

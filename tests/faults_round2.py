@@ -138,4 +138,21 @@ def backfill_list_fails(server: Server, corpus: Path, tmp: Path) -> Outcome:
     return s.outcome("backfill --urls with a 404 and an unreachable URL; then with --since", "exit 1, 2 of 2 failures named in 2 lines; with --since: exit 2 (refused)", observed, (*GOOD, FAULTY))
 
 
-SCENARIOS: list[Scenario] = [clock_back, archive_damaged, backfill_list_fails, _signal_mid_run(15, "feed"), _signal_mid_run(15, "article"), _signal_mid_run(2, "article")]
+def fetch_not_a_page(server: Server, corpus: Path, tmp: Path) -> Outcome:
+    """``fetch`` of a PDF, of an image, and of another site's page with no --site."""
+    s = Scene(server, corpus, tmp)
+    server.routes["/doc.pdf"] = Reply(200, b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n", {"Content-Type": "application/pdf"})
+    server.routes["/photo"] = Reply(200, b"\xff\xd8\xff\xe0" + bytes(200), {"Content-Type": "image/jpeg"})
+    server.page("/zh/article", (corpus / "other" / "pages" / "bbc-001.html").read_bytes())
+    said = []
+    for path in ("/doc.pdf", "/photo"):
+        code, lines = _cli(tmp, "fetch", server.url(path), "--config", "none.yaml")
+        said.append(f"exit {code}, {len(lines)} line ({'not an HTML page' if lines and 'not an HTML page' in lines[0] else lines})")
+    code, lines = _cli(tmp, "fetch", server.url("/zh/article"), "--config", "none.yaml")
+    named = "named by og:site_name" if len(lines) == 1 and "BBC News 中文" in lines[0] else lines
+    observed = f"PDF: {said[0]}; JPEG: {said[1]}; another site, no --site: exit {code}, {named}"
+    expected = "PDF: exit 1, 1 line (not an HTML page); JPEG: exit 1, 1 line (not an HTML page); another site, no --site: exit 0, named by og:site_name"
+    return s.outcome("fetch of a PDF, an image, another site's page without --site", expected, observed, ())
+
+
+SCENARIOS: list[Scenario] = [clock_back, archive_damaged, backfill_list_fails, fetch_not_a_page, _signal_mid_run(15, "feed"), _signal_mid_run(15, "article"), _signal_mid_run(2, "article")]
