@@ -8,9 +8,10 @@ and a day that outgrows ``max_bytes`` goes on in ``scraper-YYYYMMDD-1.warc.gz``.
 
 A record is built whole in memory, then appended with one write and an fsync, under a
 lock that a poll and a backfill share, by the run's own thread, never on a request's
-deadline. Each record gets a line in ``index.cdxj`` beside the files (CDXJ, as pywb
-reads: SURT key, time, and a JSON block with the file, offset and length), so a reader
-seeks to the records it wants instead of reading every file.
+deadline. Each record gets a line in ``index.cdxj`` beside the files (CDXJ lines as
+pywb's indexer writes them: SURT key, time, and a JSON block with the file, offset and
+length, in the order written), so a reader seeks to the records it wants instead of
+reading every file.
 
 A record "verifies" when its gzip member decompresses whole, CRC and length checked,
 into a WARC record. Reading resynchronises at the next record that verifies, so one
