@@ -14,6 +14,7 @@ import logging
 import threading
 from urllib.robotparser import RobotFileParser
 
+from . import stopping
 from .errors import FetchError, RobotsDenied
 from .http import Http
 from .urls import split
@@ -38,6 +39,8 @@ class Robots:
             raise FetchError(url, "not a URL that can be fetched")
         origin = f"{parts.scheme}://{parts.netloc}"
         rules = self._rules(origin)
+        if isinstance(rules, stopping.Stopped):
+            raise stopping.Stopped(url)  # robots.txt was abandoned for a stop: nothing is known yet
         if isinstance(rules, FetchError):
             raise FetchError(url, f"robots.txt of {origin} cannot be read now ({rules.reason}); tried again later", transient=True)
         try:
@@ -56,8 +59,9 @@ class Robots:
             if known is not None:
                 return known
             rules = self._read(origin)
-            with self._lock:
-                self._sites[origin] = rules
+            if not isinstance(rules, stopping.Stopped):  # asked again if the run goes on
+                with self._lock:
+                    self._sites[origin] = rules
             return rules
 
     def _read(self, origin: str) -> RobotFileParser | FetchError:
