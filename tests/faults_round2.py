@@ -68,6 +68,31 @@ def archive_damaged(server: Server, corpus: Path, tmp: Path) -> Outcome:
     return s.outcome("archive record damaged and its end mark lost", "run 2 exit 0, archive grew; refresh --from-archive: 3 of 4, failed 1 (not in the archive)", observed, (*GOOD, FAULTY))
 
 
+def archive_disk_full(server: Server, corpus: Path, tmp: Path) -> Outcome:
+    """The archive's disk fills during a poll: the run ends (exit 4) and leaves no
+    temporary file; once there is room the next run writes everything."""
+    import subprocess
+
+    from tests.faults import _mount, _run_cli
+
+    s = Scene(server, corpus, tmp)
+    server.page(s.fault_path, s.page(FAULTY))
+    warc = tmp / "warc"
+    why = _mount(warc, "64k")
+    if why:
+        return Outcome("archive disk full", "skipped", f"skipped: {why}", 0, 0, True)
+    try:
+        s.extra["archive"] = str(warc)
+        code1, line1 = _run_cli(s)
+        left = sorted(p.name for p in warc.iterdir() if "tmp" in p.name or p.stat().st_size == 0)
+        subprocess.run(["mount", "-o", "remount,size=64m", str(warc)], check=True)
+        code2, _ = _run_cli(s)
+        observed = f"run 1 exit {code1} ({'disk full' if 'disk full' in line1 else line1}), temporary or empty files {len(left)}; room again: run 2 exit {code2}"
+        return s.outcome("archive disk full", "run 1 exit 4 (disk full), temporary or empty files 0; room again: run 2 exit 0", observed, (*GOOD, FAULTY))
+    finally:
+        subprocess.run(["umount", "-l", str(warc)], check=False)
+
+
 def _signal_mid_run(signum: int, phase: str) -> Scenario:
     """A real poll in a subprocess, signalled while a request of ``phase`` (feed, article)
     is held in flight; then a clean run."""
@@ -155,4 +180,13 @@ def fetch_not_a_page(server: Server, corpus: Path, tmp: Path) -> Outcome:
     return s.outcome("fetch of a PDF, an image, another site's page without --site", expected, observed, ())
 
 
-SCENARIOS: list[Scenario] = [clock_back, archive_damaged, backfill_list_fails, fetch_not_a_page, _signal_mid_run(15, "feed"), _signal_mid_run(15, "article"), _signal_mid_run(2, "article")]
+SCENARIOS: list[Scenario] = [
+    clock_back,
+    archive_damaged,
+    archive_disk_full,
+    backfill_list_fails,
+    fetch_not_a_page,
+    _signal_mid_run(15, "feed"),
+    _signal_mid_run(15, "article"),
+    _signal_mid_run(2, "article"),
+]
