@@ -66,6 +66,7 @@ faults: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench
+	$(BIN)/python -m bench.hardening
 
 screenshots: $(STAMP) jekyll chromium
 	$(BIN)/python -m tests.screenshots docs/screenshots

@@ -7,10 +7,18 @@ any WARC reader open them. Each day gets its own file, ``scraper-YYYYMMDD.warc.g
 and a day that outgrows ``max_bytes`` goes on in ``scraper-YYYYMMDD-1.warc.gz``.
 
 A record is built whole in memory, then appended with one write and an fsync, under a
-lock that a poll and a backfill share. A run killed mid-write leaves at most a torn
-last record; the next writer finds where the last whole record ends (a small
-``.<file>.end`` beside it remembers the last known good end, so only the tail is read)
-and cuts the file there. Readers see every whole record, always.
+lock that a poll and a backfill share, by the run's own thread, never on a request's
+deadline. Each record gets a line in ``index.cdxj`` beside the files (CDXJ lines as
+pywb's indexer writes them: SURT key, time, and a JSON block with the file, offset and
+length, in the order written), so a reader seeks to the records it wants instead of
+reading every file.
+
+A record "verifies" when its gzip member decompresses whole, CRC and length checked,
+into a WARC record. Reading resynchronises at the next record that verifies, so one
+corrupt record hides nothing after it. A run killed mid-write leaves a torn last record;
+the next writer cuts the bytes after the last record that verifies, and nothing else.
+A small ``.<file>.end`` beside each file remembers the last known good end, so only
+the tail is scanned; without it the scan is one linear pass over the file.
 """
 
 from __future__ import annotations
@@ -18,19 +26,26 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import io
+import json
 import logging
+import mmap
 import os
+import re
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import surt
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import BufferWARCWriter
 
+from . import atomic
+from .codings import Decoder
 from .errors import StoreError
 from .errors import os_reason as reason
 from .models import Exchange
@@ -56,19 +71,70 @@ def _record_bytes(ex: Exchange) -> bytes:
     return data
 
 
-def complete_end(data: bytes) -> int:
-    """How many leading bytes of ``data`` are whole gzip members (whole records)."""
-    end = 0
-    while end < len(data):
-        z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+MAGIC = b"\x1f\x8b\x08"  # a gzip member's first bytes (deflate)
+FIRST_CHUNK, CHUNK = 1024, 64 * 1024
+INDEX = "index.cdxj"
+BODY_CAP = 64 * 1024 * 1024  # an archived body decoded for refresh: the HTTP cap is far lower
+
+
+def _member_end(buf: bytes | mmap.mmap, pos: int, end: int) -> int | None:
+    """Where the gzip member at ``pos`` ends, if it is whole (CRC checked) and holds a WARC
+    record; else None. Reads in growing chunks, so the cost is under twice the member's
+    own length (plus the first chunk): the scan of a file is linear."""
+    z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    head = b""
+    p, step = pos, FIRST_CHUNK
+    while p < end:
+        chunk = buf[p : min(p + step, end)]
+        step = min(2 * step, CHUNK)  # growing: a small record costs little more than itself
         try:
-            z.decompress(data[end:])
+            out = z.decompress(chunk)
         except zlib.error:
-            break
-        if not z.eof:
-            break
-        end = len(data) - len(z.unused_data)
-    return end
+            return None
+        if len(head) < 5:
+            head += out[: 5 - len(head)]
+            if not b"WARC/".startswith(head):
+                return None
+        if z.eof:
+            return p + len(chunk) - len(z.unused_data) if head == b"WARC/" else None
+        p += len(chunk)
+    return None
+
+
+def members(buf: bytes | mmap.mmap, start: int = 0) -> Iterator[tuple[int, int]]:
+    """(offset, end) of every record in ``buf`` from ``start`` that verifies. Past a record
+    that does not, the search goes on at the next gzip header: one pass, linear."""
+    pos, size = start, len(buf)
+    while pos < size:
+        end = _member_end(buf, pos, size)
+        if end is not None:
+            yield pos, end
+            pos = end
+            continue
+        found = buf.find(MAGIC, pos + 1)
+        if found < 0:
+            return
+        pos = found
+
+
+def complete_end(data: bytes | mmap.mmap, start: int = 0) -> int:
+    """The end of the last record in ``data`` (from ``start``) that verifies: bytes past it
+    are a torn record and may be cut; nothing before it ever is."""
+    return max((end for _, end in members(data, start)), default=start)
+
+
+def _index_lines(buf: bytes | mmap.mmap, start: int, filename: str, base: int = 0) -> list[str]:
+    """CDXJ lines for the records of ``buf`` from ``start``, at ``base`` + their offset in ``buf``."""
+    lines = []
+    for offset, end in members(buf, start):
+        with contextlib.suppress(Exception):  # a record warcio cannot read is left out of the index
+            rec = next(iter(ArchiveIterator(io.BytesIO(buf[offset:end]))))
+            uri = rec.rec_headers.get_header("WARC-Target-URI") or ""
+            stamp = re.sub(r"\D", "", rec.rec_headers.get_header("WARC-Date") or "")[:14]
+            status = rec.http_headers.get_statuscode() if rec.http_headers and rec.rec_type == "response" else "-"
+            block = {"url": uri, "status": status, "type": rec.rec_type, "offset": str(base + offset), "length": str(end - offset), "filename": filename}
+            lines.append(f"{surt.surt(uri)} {stamp} {json.dumps(block, ensure_ascii=False, sort_keys=True)}\n")
+    return lines
 
 
 class Archive:
@@ -81,6 +147,7 @@ class Archive:
         self._lock = threading.Lock()
         self.records = 0
         self.bytes = 0
+        self._indexed: dict[str, int] = {}  # how far each file is known to be in the index
 
     def record(self, ex: Exchange) -> None:
         """Append one exchange; a failure to write is a StoreError (the disk is the user's to fix)."""
@@ -112,17 +179,42 @@ class Archive:
             size = os.fstat(fd).st_size
             good = _read_mark(mark, size)
             if size > good:  # a torn record of a run that died, or records not yet marked
-                tail = os.pread(fd, size - good, good)
-                whole = good + complete_end(tail)
+                with mmap.mmap(fd, size, prot=mmap.PROT_READ) as view:
+                    whole = complete_end(view, good)
                 if whole < size:
-                    log.warning("archive %s: cut a torn last record (%d bytes) left by a stopped run", path, size - whole)
+                    log.warning("archive %s: cut %d bytes after its last whole record, left by a stopped run", path, size - whole)
                     os.ftruncate(fd, whole)
                 size = whole
+            if self._indexed.get(path.name) != size:  # the index must cover the file before this record
+                covered = max((e.offset + e.length for e in _read_index(self.folder) if e.filename == path.name), default=0)
+                _add_to_index(self.folder, _unindexed(path, covered, size))
             os.pwrite(fd, data, size)
             os.fsync(fd)
-            _write_mark(mark, size + len(data))
+            atomic.write(mark, str(size + len(data)).encode("ascii"))
+            _add_to_index(self.folder, _index_lines(data, 0, path.name, base=size))
+            self._indexed[path.name] = size + len(data)
         finally:
             os.close(fd)
+
+
+def _unindexed(path: Path, start: int, size: int) -> list[str]:
+    """Index lines for the records of ``path`` between ``start`` and ``size``."""
+    if size <= start:
+        return []
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), size, prot=mmap.PROT_READ) as view:
+        return _index_lines(view, start, path.name)
+
+
+def _add_to_index(folder: Path, lines: list[str]) -> None:
+    """Append lines to the index with one write (O_APPEND: writers of other files interleave
+    whole lines). A lost index line is found again by the next reader (``index``)."""
+    if not lines:
+        return
+    fd = os.open(folder / INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, "".join(lines).encode("utf-8"))
+    finally:
+        os.close(fd)
 
 
 def _read_mark(mark: Path, size: int) -> int:
@@ -133,26 +225,90 @@ def _read_mark(mark: Path, size: int) -> int:
     return value if 0 <= value <= size else 0
 
 
-def _write_mark(mark: Path, end: int) -> None:
-    tmp = mark.parent / f"{mark.name}.{os.getpid()}.tmp"
-    tmp.write_text(str(end), encoding="ascii")
-    os.replace(tmp, mark)
-
-
 def files(folder: Path) -> list[Path]:
     """The archive's WARC files, oldest first."""
     return sorted(folder.glob("scraper-*.warc.gz"), key=lambda p: (p.name.split("-")[1][:8], len(p.name), p.name))
 
 
-def latest_responses(folder: Path, urls: Iterable[str]) -> dict[str, bytes]:
-    """The newest archived 200 response body (decoded) of each of ``urls`` that has one."""
-    wanted = set(urls)
-    found: dict[str, bytes] = {}
+@dataclass(frozen=True)
+class Entry:
+    """One record as the index gives it."""
+
+    url: str
+    status: str
+    type: str
+    filename: str
+    offset: int
+    length: int
+
+
+def _entry(line: str) -> Entry | None:
+    try:
+        b = json.loads(line.split(" ", 2)[2])
+        return Entry(b["url"], b["status"], b["type"], b["filename"], int(b["offset"]), int(b["length"]))
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None  # a line torn by a crash, or not ours
+
+
+def _read_index(folder: Path) -> list[Entry]:
+    with contextlib.suppress(FileNotFoundError), (folder / INDEX).open(encoding="utf-8", errors="replace") as fh:
+        return [e for line in fh if (e := _entry(line)) is not None]
+    return []
+
+
+def index(folder: Path) -> list[Entry]:
+    """Every record of the archive, from ``index.cdxj``; the part of a file the index does not
+    cover yet (an archive older than the index, a run killed between its two writes) is
+    read once and added to it."""
+    entries = _read_index(folder)
+    covered: dict[str, int] = {}
+    for known in entries:
+        covered[known.filename] = max(covered.get(known.filename, 0), known.offset + known.length)
     for path in files(folder):
-        # A file torn by a crash ends in a partial record: what comes before it still counts.
-        with path.open("rb") as fh, contextlib.suppress(Exception):
-            for rec in ArchiveIterator(fh):
-                uri = rec.rec_headers.get_header("WARC-Target-URI")
-                if rec.rec_type == "response" and uri in wanted and rec.http_headers and rec.http_headers.get_statuscode() == "200":
-                    found[uri] = rec.content_stream().read()
+        lines = _unindexed(path, covered.get(path.name, 0), path.stat().st_size)
+        with contextlib.suppress(OSError):  # a read-only archive is still read, just not indexed
+            _add_to_index(folder, lines)
+        entries += [entry for line in lines if (entry := _entry(line)) is not None]
+    return entries
+
+
+def _body(path: Path, entry: Entry) -> bytes | None:
+    """The decoded body of the response record ``entry`` points at (gzip, x-gzip, deflate:
+    the Content-Encoding it came with), or None when the record no longer verifies."""
+    with path.open("rb") as fh:
+        fh.seek(entry.offset)
+        data = fh.read(entry.length)
+    if _member_end(data, 0, len(data)) != len(data):
+        return None
+    rec = next(iter(ArchiveIterator(io.BytesIO(data))))
+    raw = rec.raw_stream.read()
+    encoding = rec.http_headers.get_header("Content-Encoding") if rec.http_headers else None
+    decoder = Decoder(encoding, BODY_CAP, entry.url)
+    return decoder.feed(raw) + decoder.flush()
+
+
+def latest_responses(folder: Path, urls: Iterable[str]) -> dict[str, bytes]:
+    """The newest archived 200 response body (decoded) of each of ``urls`` that has one.
+    Read through the index: only those records are read, wherever they lie; a record
+    damaged since it was written gives way to the one before it."""
+    wanted = set(urls)
+    order = {p.name: i for i, p in enumerate(files(folder))}
+    candidates = sorted(
+        (e for e in index(folder) if e.url in wanted and e.type == "response" and e.status == "200" and e.filename in order),
+        key=lambda e: (order[e.filename], e.offset),
+        reverse=True,
+    )
+    found: dict[str, bytes] = {}
+    for entry in candidates:
+        if entry.url in found:
+            continue
+        try:
+            body = _body(folder / entry.filename, entry)
+        except Exception as exc:  # warcio's many errors on a record it cannot parse
+            body = None
+            log.debug("archive %s: record at %d: %s", entry.filename, entry.offset, exc)
+        if body is None:
+            log.warning("archive %s: the record of %s at %d is damaged; an older one is used if there is one", entry.filename, entry.url, entry.offset)
+            continue
+        found[entry.url] = body
     return found

@@ -212,6 +212,8 @@ def _window(since: date | None, until: date | None, urls: str | None, max_misses
         raise ConfigError(f"--max-misses {max_misses}: must be from 1 to 100000")
     if since is None and urls is None:
         raise ConfigError("backfill needs --since DATE or --urls FILE")
+    if urls is not None and (since is not None or until is not None):
+        raise ConfigError("backfill takes --urls FILE or --since DATE [--until DATE], not both: --urls writes the listed articles only, --since walks every article id of its days")
     until = until or datetime.now(zone).date()
     if since is not None and since > until:
         raise ConfigError(f"--since {since} is after --until {until}")
@@ -242,6 +244,8 @@ def backfill(
     report = report if report is not None else RunReport()
     show = progress or (lambda p, r: None)
     with client(config, http, report, dry_run=dry_run) as http, open_run(config, "backfill", dry_run=dry_run, now=time.time()) as (state, files):
+        if not dry_run:
+            state.clamp_waits(time.time(), config.policy)
         http.restore_pauses(state.host_pauses(time.time()))
         job = Backfill(
             config,
@@ -279,5 +283,8 @@ def _run(job: Backfill, url_list: list[str], since: date | None, until: date, us
             job.runner.close()
     job.runner.report_robots()
     job.runner.report_fallback()
-    if job.runner.stop:
-        job.runner.report.errors.append("stopped before the end; run the same command again to continue")
+    # A one-off command says each article it could not write (cron's poll retries quietly):
+    # the article stays pending in the state, with its reason, for `status` and the next run.
+    for line in job.runner.unfinished:
+        job.runner.report.errors.append(f"backfill: {line}")
+        log.error("%s", job.runner.report.errors[-1])

@@ -2,10 +2,10 @@
 extractor and, independently, with the general one (the fallback path), prints what
 each found, and says which field broke first when they disagree.
 
-Agreement is difflib's ``SequenceMatcher`` ratio of the two bodies' plain text (the
-paragraphs, one a line, whitespace collapsed), compared character by character. Chinese
+Agreement is the overlap of the two bodies' plain text (the paragraphs, one a line,
+whitespace collapsed) in character trigrams counted with repeats (``agreement``). Chinese
 has no spaces to make words of, so a token-set overlap would be an overlap of single
-characters, which two unrelated articles share; the ratio, ``2 * matched / total``,
+characters, which two unrelated articles share; the score, ``2 * shared / total``,
 falls both when one side misses paragraphs and when the other adds clutter. On the
 corpus pages it is 1.000 for every page (see README, "scraper check"); AGREEMENT is
 set by what a broken body gives there: half the paragraphs lost gives 0.62-0.67, one
@@ -16,8 +16,8 @@ and catches a body that lost much of itself.
 
 from __future__ import annotations
 
-import difflib
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,11 +93,28 @@ def reading(extract: Callable[[bytes, str], Article], data: bytes, url: str) -> 
     )
 
 
+GRAM = 3  # characters a gram: two Chinese words, rarely shared by unrelated articles
+
+
 def agreement(a: Sequence[str], b: Sequence[str]) -> float:
-    """How alike two bodies' texts are: 1.0 the same, 0.0 nothing in common."""
-    if not a and not b:
+    """How alike two bodies' texts are: 1.0 the same, 0.0 nothing in common.
+
+    The Dice coefficient of the two texts' character trigrams, counted with repeats:
+    ``2 * shared / total``, as difflib's ratio is ``2 * matched / total``, and on the
+    corpus within 0.002 of it for every case the threshold was set on, but linear in the
+    text's length (difflib without autojunk is quadratic: 26 s on 16k characters)."""
+    x, y = "\n".join(a), "\n".join(b)
+    if x == y:
         return 1.0
-    return difflib.SequenceMatcher(None, "\n".join(a), "\n".join(b), autojunk=False).ratio()
+    gx, gy = _grams(x), _grams(y)
+    total = sum(gx.values()) + sum(gy.values())
+    return 2 * sum((gx & gy).values()) / total if total else 0.0
+
+
+def _grams(text: str) -> Counter[str]:
+    if len(text) <= GRAM:
+        return Counter([text] if text else [])
+    return Counter(text[i : i + GRAM] for i in range(len(text) - GRAM + 1))
 
 
 def _norm(s: str) -> str:

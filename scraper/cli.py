@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
+from . import stopping
 from .config import Config, load
 from .errors import AlreadyRunning, ConfigError, ScraperError, StoreError
 from .models import RunReport
@@ -63,13 +65,15 @@ def _summary(name: str, report: RunReport) -> None:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     from .commands import fetch_post
+    from .urls import host_of
 
-    site, http, archive = DEFAULT_SITE, None, Path(args.archive) if args.archive else None
+    site, http, archive, sites = DEFAULT_SITE, None, Path(args.archive) if args.archive else None, {}
     if Path(args.config).exists():
         config = _config(args)
         site, http, archive = config.site, config.http, config.archive
+        sites = {host_of(f.url): f.site for f in config.feeds if f.site}  # a feed's own site names its host's pages
     html = Path(args.html) if args.html else None
-    sys.stdout.write(fetch_post(args.url, html=html, site=site, http_config=http, archive=archive, own_site=args.site))
+    sys.stdout.write(fetch_post(args.url, html=html, site=site, http_config=http, archive=archive, own_site=args.site, sites=sites))
     sys.stdout.flush()
     return EXIT_OK
 
@@ -77,7 +81,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def _status_for(exc: BaseException) -> int:
     """The exit status ``main`` gives a run that ended with ``exc``."""
     if isinstance(exc, KeyboardInterrupt):
-        return 130
+        return stopping.exit_status() or 130
     if isinstance(exc, BrokenPipeError):
         return EXIT_OK
     return EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_STORE if isinstance(exc, StoreError) else EXIT_FAILED
@@ -119,7 +123,7 @@ def _reported(args: argparse.Namespace, name: str, run: Callable[[RunReport], No
         raise
     report.finished = time.time()
     _summary(name, report)
-    return _write_reports(args, name, report, EXIT_OK if report.ok else EXIT_FAILED)
+    return _write_reports(args, name, report, stopping.exit_status() or (EXIT_OK if report.ok else EXIT_FAILED))
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
@@ -213,7 +217,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     files = [Path(f) for f in args.files]
     config = None if files and not Path(args.config).exists() else _config(args)
-    return EXIT_OK if check(config, files=files, count=args.n, tables=not args.quiet) else EXIT_FAILED
+
+    def out(line: str) -> None:
+        if stopping.REASON not in line:  # a page abandoned for a stop is no finding; main says it
+            print(line)
+
+    return EXIT_OK if check(config, files=files, count=args.n, tables=not args.quiet, out=out) else EXIT_FAILED
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -297,6 +306,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose, args.quiet)
+    with stopping.handling():  # SIGINT and SIGTERM: every phase of every command
+        try:
+            code = _dispatch(args)
+        except KeyboardInterrupt:  # a second signal, or Ctrl-C before any handler
+            print("scraper: interrupted", file=sys.stderr)
+            return stopping.exit_status() or 130
+    stopped = stopping.exit_status()
+    if stopped is not None and code in (EXIT_OK, EXIT_FAILED, stopped):
+        name = signal.Signals(stopped - 128).name
+        print(f"scraper: stopped by {name} after the articles in flight; the rest is left for the next run", file=sys.stderr)
+        return stopped
+    return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         code: int = COMMANDS.get(args.run, cmd_feeds)(args)
         return code
@@ -309,12 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         print(f"scraper: {exc}", file=sys.stderr)
         return EXIT_STORE
+    except stopping.Stopped:
+        return EXIT_FAILED  # the request was abandoned for the stop, which main says
     except ScraperError as exc:
         print(f"scraper: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("scraper: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         return EXIT_OK
 

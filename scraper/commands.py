@@ -11,31 +11,56 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from . import posts, schedule, stats
+from . import page, posts, schedule, stats
 from .archive import Archive
 from .columns import rows
 from .config import Config, HttpConfig
-from .errors import ConfigError, FetchError
+from .errors import ConfigError, ExtractError, FetchError, NotAnArticle
 from .http import Http
 from .models import Job
 from .postfiles import PostFiles, read_head
 from .robots import Robots
 from .run import reindex
 from .runner import HTML_ACCEPT, extract_page
-from .sites import cna, fallback
+from .sites import cna, fallback, pagemeta
 from .state import State
-from .urls import CNA_HOSTS, cna_id, id_in_path, identity, is_web
+from .urls import CNA_HOSTS, cna_id, host_of, id_in_path, identity, is_web
 
 log = logging.getLogger(__name__)
 
 
-def fetch_post(url: str, *, html: Path | None, site: str, http_config: HttpConfig | None = None, archive: Path | None = None, own_site: str | None = None) -> str:
+def _site_named(url: str, final: str, data: bytes, charset: str | None) -> str | None:
+    """The name the page gives its site (``og:site_name`` and the like), said as a warning."""
+    try:
+        names = pagemeta.site_names(page.metas(page.parse(data, final, charset)))
+    except ExtractError:
+        return None  # the extractor says what is wrong with the page
+    if names:
+        log.warning("%s: no --site given: the source is named %r, as the page says (og:site_name); use --site NAME to name it otherwise", url, names[0])
+    return names[0] if names else None
+
+
+def fetch_post(
+    url: str,
+    *,
+    html: Path | None,
+    site: str,
+    http_config: HttpConfig | None = None,
+    archive: Path | None = None,
+    own_site: str | None = None,
+    sites: dict[str, str] | None = None,
+) -> str:
     """The post text for one article of any site, from ``html`` or the network; writes nothing.
 
     CNA's pages (by their URL or their canonical link) go to CNA's extractor, with its
     fallback; any other page to the general one. ``own_site`` names the source as a
-    feed's ``site:`` does (author, tags, categories); CNA's posts use ``site``.
+    feed's ``site:`` does (author, tags, categories); CNA's posts use ``site``. Another
+    site's page without ``own_site`` takes the ``site:`` of a feed on its host (``sites``:
+    host -> name), else the name the page gives itself (``og:site_name``, with a warning),
+    else is refused: it is never labelled as CNA's. Bytes that are no HTML page (a PDF,
+    an image) are refused as such.
     """
+    sites = sites or {}
     if not is_web(url):
         raise ConfigError(f"{url}: not an http(s) URL")
     if html is not None:
@@ -45,18 +70,25 @@ def fetch_post(url: str, *, html: Path | None, site: str, http_config: HttpConfi
             raise FetchError(str(html), "cannot read: no such regular file")
         if len(saved) > cap:
             raise FetchError(str(html), f"over the {cap}-byte cap")
-        data, final, charset = saved, url, None
+        data, final, charset, declared = saved, url, None, None
     else:
         with Http((http_config or HttpConfig()).naming(url)) as http:  # the operator named this URL
             if archive is not None:
                 http.recorder = Archive(archive).record
             Robots(http).check(url)
             response = http.get(url, allowed_hosts=None if cna_id(url) is None else CNA_HOSTS, accept=HTML_ACCEPT)
-            data, final, charset = response.content, response.url, response.charset
+            data, final, charset, declared = response.content, response.url, response.charset, response.headers.get("content-type")
+    what = page.not_html(data, declared)
+    if what is not None:
+        raise NotAnArticle(url, f"not an HTML page: {what}")
     if not cna.claims(final, data):
-        job = Job(article_id=identity(url), url=url, source="fetch", site=own_site or site)
+        name = own_site or sites.get(host_of(final)) or sites.get(host_of(url)) or _site_named(url, final, data, charset)
+        job = Job(article_id=identity(url), url=url, source="fetch", site=name or "-")
         article, _, _ = extract_page(job, final, data, charset)
-        return posts.build(article, site=own_site or site).text
+        text = posts.build(article, site=name or "-").text  # what is wrong with the page is said first
+        if name is None:
+            raise ConfigError(f"{url}: not a CNA page, and the page names no site (og:site_name): name its source with --site NAME")
+        return text
     article, why = fallback.cna_or_fallback(data, final, charset)
     if why is not None:
         log.warning("%s: CNA's extractor could not read this page (%s); the post is the fallback extractor's", url, why)

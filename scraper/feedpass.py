@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import feeds, schedule
+from . import feeds, schedule, stopping
 from .config import Config, FeedConfig
 from .errors import FeedError, FetchError, StoreError
 from .http import Http, Response
@@ -103,11 +103,12 @@ class FeedPass:
 
     def skip_reason(self, row: FeedRow, stamp: float) -> str | None:
         """Why a feed is not polled this run, or None when it is due."""
-        wait = schedule.feed_wait(row.gone, row.next_attempt, stamp)
+        until = schedule.within(row.next_attempt, stamp, schedule.feed_interval(row.failures, self.config.policy))
+        wait = schedule.feed_wait(row.gone, until, stamp)
         if wait == "gone":
             return "gone (HTTP 410)"
         if wait == "backoff":
-            return f"backing off after {_count(row.failures, 'failure')} until {schedule.iso(row.next_attempt)}"
+            return f"backing off after {_count(row.failures, 'failure')} until {schedule.iso(until)}"
         return None
 
     def due(self, stamp: float) -> list[Due]:
@@ -142,6 +143,8 @@ class FeedPass:
         self.report.feeds_polled += 1
         try:
             response, result = future.result()
+        except stopping.Stopped:
+            return None  # not the feed's failure: the run is stopping
         except (FetchError, FeedError) as exc:
             self._failed(feed, stamp, exc)
             return None

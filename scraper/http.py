@@ -28,7 +28,7 @@ import httpcore
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
-from . import schedule
+from . import schedule, stopping
 from .codings import Decoder
 from .config import HttpConfig
 from .errors import FetchError, OffSite, Refused, RetryLater
@@ -54,6 +54,7 @@ class Response:
     last_modified: str | None = None
     permanent_redirect: str | None = None  # where a 301/308 chain led, if all hops were permanent
     headers: dict[str, str] = field(default_factory=dict)
+    exchange: Exchange | None = None  # for the archive, recorded by the caller's thread
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:
@@ -156,11 +157,12 @@ class Http:
             return schedule.wait_before_retry(exc, float(self._backoff(state)))
 
         def retryable(exc: BaseException) -> bool:
-            return schedule.retry_within_run(exc, self.policy)
+            return schedule.retry_within_run(exc, self.policy) and not stopping.requested()
 
         retrying = Retrying(
             stop=stop_after_attempt(max(1, self.config.retries)),
             wait=wait,
+            sleep=stopping.sleep,
             retry=retry_if_exception(retryable),
             reraise=True,
         )
@@ -209,14 +211,19 @@ class Http:
     def _send(self, url: str, headers: dict[str, str], cap: int) -> Response:
         if not is_web(url):
             raise FetchError(url, "not an http(s) URL that can be fetched")
+        if stopping.requested():
+            raise stopping.Stopped(url)  # nothing new starts once the run is stopping
         host = host_of(url)
         self.limiter.acquire(host, url)  # given back by the request's thread, when its connection is done
         try:
             self._count(host, requests=1)
-            return self._watched(url, headers, host, cap)
+            response = self._watched(url, headers, host, cap)
         except _NotStarted:
             self.limiter.release(host)
             raise FetchError(url, "cannot start a request thread", transient=True) from None
+        if response.exchange is not None and self.recorder is not None:
+            self.recorder(response.exchange)  # on this thread: no archive write runs on the deadline
+        return response
 
     def _watched(self, url: str, headers: dict[str, str], host: str, cap: int) -> Response:
         """The request under the total deadline, headers included.
@@ -241,8 +248,9 @@ class Http:
             worker.start()
         except RuntimeError as exc:
             raise _NotStarted from exc
-        worker.join(self.config.deadline + 1.0)
-        if worker.is_alive():
+        if not stopping.join(worker, self.config.deadline + 1.0):
+            if stopping.requested():
+                raise stopping.Stopped(url)
             self.limiter.timed_out(host, self.config.deadline + 1.0)
             raise FetchError(url, f"no complete response within the {self.config.deadline:.0f} s deadline", transient=True)
         error = box.get("error")
@@ -303,8 +311,6 @@ class Http:
                 self.limiter.timed_out(host, time.monotonic() - started)
                 raise FetchError(url, f"response took over the {self.config.deadline:.0f} s deadline", transient=True)
         chunks.append(decoder.flush())
-        if self.recorder is not None:
-            self.recorder(_exchange(r, url, b"".join(raw)))
         return Response(
             url=str(r.url),
             status=200,
@@ -313,4 +319,5 @@ class Http:
             etag=headers.get("etag"),
             last_modified=headers.get("last-modified"),
             headers=headers,
+            exchange=_exchange(r, url, b"".join(raw)) if self.recorder is not None else None,
         )

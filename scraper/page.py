@@ -125,3 +125,36 @@ def metas(root: Element) -> dict[str, list[str]]:
             if key:
                 out.setdefault(key, []).append(content)
     return out
+
+
+# What a URL gives instead of a page, by its first bytes (the type a server declares can lie).
+_SIGNATURES = (
+    (b"%PDF-", "a PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
+    (b"\x1f\x8b", "gzip data"),
+    (b"ID3", "an MP3 file"),
+    (b"OggS", "an Ogg file"),
+    (b"\xd0\xcf\x11\xe0", "an Office document"),
+)
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml", "application/octet-stream", "")
+
+
+def not_html(data: bytes, content_type: str | None = None) -> str | None:
+    """What ``data`` is when it is no HTML page (a PDF, an image…), by its first bytes or a
+    declared ``Content-Type`` that no page has; None when it may be a page."""
+    head = data[:16]
+    for magic, what in _SIGNATURES:
+        if head.startswith(magic):
+            return what
+    if head[:4] == b"RIFF" and head[8:12] in (b"WEBP", b"WAVE", b"AVI "):
+        return {b"WEBP": "a WebP image", b"WAVE": "a WAV file", b"AVI ": "an AVI video"}[head[8:12]]
+    if head[4:8] == b"ftyp":
+        return "an MP4 video or an AVIF/HEIC image"
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media not in _HTML_TYPES and not media.endswith(("+xml", "/html")):
+        return f"served as {media}"
+    return None

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import atomic
+from . import atomic, stopping
 from .config import PhotoConfig
 from .errors import FetchError, Refused, RetryLater, StoreError
 from .errors import os_reason as reason
@@ -170,9 +170,9 @@ class Photos:
                 log.info("photo kept remote url=%s: not stored yet, and no request is made", url)
             except _OverBudget as exc:  # a limit, not a failure: not tried again
                 log.warning("photo kept remote url=%s: %s", url, exc.reason)
-            except _Later as exc:  # not tried now: no attempt counted, the post waits for it
+            except (_Later, stopping.Stopped) as exc:  # not tried now (later, or the run is stopping): no attempt counted, the post waits for it
                 self.index.postponed(url, exc.reason, self.clock(), backoff=self.limits.retry_backoff, article_id=article_id)
-                log.warning("photo kept remote url=%s: %s", url, exc.reason)
+                (log.info if stopping.requested() else log.warning)("photo kept remote url=%s: %s", url, exc.reason)
             except (FetchError, StoreError) as exc:
                 self._failed(url, exc, article_id)
             return None

@@ -131,6 +131,8 @@ def poll(
             log.info("retry-failed articles=%d", state.retry_failed())
         if not dry_run:
             _say_no_site(config, state, clock())
+        if not dry_run:
+            state.clamp_waits(clock(), config.policy)
         http.restore_pauses(state.host_pauses(clock()))
         corrected = _read_feeds(FeedPass(config, state, http, report, dry_run=dry_run, interactive=interactive, out=out), clock)
         if not dry_run:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as day_time
 
-from . import posts
+from . import posts, stopping
 from .archive import latest_responses
 from .config import Config
 from .errors import ConfigError, ExtractError, FetchError, StoreError
@@ -83,10 +83,14 @@ class Refresher:
     def _run(self, rows: list[WrittenRow]) -> Refreshed:
         pages = latest_responses(self.config.archive, [u for r in rows for u in (r.job.url, r.canonical) if u]) if self.http is None and self.config.archive else {}
         for row in rows:
+            if stopping.requested():
+                break  # the rest stay as they are; main says the run was stopped
             try:
                 self.one(row, pages)
             except StoreError:
                 raise
+            except stopping.Stopped:
+                break  # abandoned for the stop: this post stays as it is
             except (FetchError, ExtractError) as exc:
                 self.done.failed.append(f"{row.job.article_id}: {exc}")
                 log.info("refresh failed id=%s: %s", row.job.article_id, exc)

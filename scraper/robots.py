@@ -16,6 +16,7 @@ import threading
 
 from protego import Protego
 
+from . import stopping
 from .errors import FetchError, Refused, RobotsDenied
 from .http import Http
 from .urls import split
@@ -42,6 +43,8 @@ class Robots:
         rules = self._rules(origin)
         if isinstance(rules, Refused):
             raise Refused(url, rules.reason)  # the site's address is refused: so is the article
+        if isinstance(rules, stopping.Stopped):
+            raise stopping.Stopped(url)  # robots.txt was abandoned for a stop: nothing is known yet
         if isinstance(rules, FetchError):
             raise FetchError(url, f"robots.txt of {origin} cannot be read now ({rules.reason})", transient=True)
         if not allowed(rules, url, self.http.config.user_agent):
@@ -56,8 +59,9 @@ class Robots:
             if known is not None:
                 return known
             rules = self._read(origin)
-            with self._lock:
-                self._sites[origin] = rules
+            if not isinstance(rules, stopping.Stopped):  # asked again if the run goes on
+                with self._lock:
+                    self._sites[origin] = rules
             return rules
 
     def _read(self, origin: str) -> Protego | FetchError:

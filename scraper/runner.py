@@ -14,13 +14,11 @@ import dataclasses
 import functools
 import hashlib
 import logging
-import signal
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from . import posts, schedule
+from . import page, posts, schedule, stopping
 from .config import Config
 from .errors import ExtractError, FetchError, NotAnArticle, OffSite, Refused, RetryLater, RobotsDenied, StoreError
 from .http import Http
@@ -62,6 +60,9 @@ def fetch_article(http: Http, robots: Robots, job: Job, hosts: frozenset[str], r
     response = http.get(job.url, allowed_hosts=hosts, accept=HTML_ACCEPT)
     if host_of(response.url) not in hosts:
         raise OffSite(job.url, f"redirected to {response.url}, which is not a site we fetch from")
+    what = page.not_html(response.content, response.headers.get("content-type"))
+    if what is not None:
+        raise NotAnArticle(job.url, f"not an HTML page: {what}")
     return extract_page(job, response.url, response.content, response.charset, rules)
 
 
@@ -144,33 +145,13 @@ def write_post(state: State, files: PostFiles, job: Job, fetched: Fetched, now: 
 
 
 class Stop:
-    """Set by Ctrl-C (SIGINT) or SIGTERM: finish the articles in flight, then stop."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
+    """Set by Ctrl-C (SIGINT) or SIGTERM (see stopping): finish the articles in flight, then stop."""
 
     def __bool__(self) -> bool:
-        return self.event.is_set()
+        return stopping.requested()
 
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum: int, frame: object) -> None:
-            if self.event.is_set():
-                raise KeyboardInterrupt
-            log.warning("stopping after the articles in flight (press Ctrl-C again to abort)")
-            self.event.set()
-
-        old_int = signal.signal(signal.SIGINT, handler)
-        old_term = signal.signal(signal.SIGTERM, handler)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, old_int)
-            signal.signal(signal.SIGTERM, old_term)
+    def installed(self) -> contextlib.AbstractContextManager[None]:
+        return stopping.handling()
 
 
 class Runner:
@@ -187,6 +168,7 @@ class Runner:
         self.now = now
         self.stop = Stop()
         self.robots_denied: dict[str, int] = {}
+        self.unfinished: list[str] = []  # "URL: reason" of each article failed or put off this run
         self.keep: Callable[[Article], bool] | None = None  # articles not kept are neither written nor recorded
         self._photos: Photos | None = None
 
@@ -240,6 +222,9 @@ class Runner:
             return self._record(job, future.result())
         except StoreError:
             raise  # the output or the state is unusable: the run ends, the article stays pending
+        except stopping.Stopped:
+            log.info("stopped id=%s url=%s: left for the next run", job.article_id, job.url)
+            return "stopped"  # no attempt counted: the page was not refused, the run ended
         except RetryLater as exc:
             return self._deferred(job, exc)
         except Refused as exc:  # an address outside content must not reach: said once, never retried
@@ -305,6 +290,7 @@ class Runner:
         if decision.counts_as_failure:
             return self._failed(job, f"{exc}; the host has kept asking us to wait")
         self.report.deferred += 1
+        self.unfinished.append(f"{job.url}: {exc.reason}; tried again on a later run")
         log.info("deferred id=%s reason=%s", job.article_id, exc.reason)
         return "deferred"
 
@@ -317,6 +303,7 @@ class Runner:
             self.report.gave_up.append(f"{job.url}: gave up after {attempt.attempts} attempts: {reason}")
             log.error("gave up on id=%s after %d attempts: %s", job.article_id, attempt.attempts, reason)
             return "gave-up"
+        self.unfinished.append(reason if reason.startswith(job.url) else f"{job.url}: {reason}")
         log.info("failed id=%s (will retry) reason=%s", job.article_id, reason)
         return "failed"
 

@@ -52,8 +52,45 @@ def _doubling(base: float, times: int, cap: float) -> float:
 def after_failure(attempts_before: int, now: float, policy: Policy) -> Attempt:
     """An article failed once more: count it, and give up at ``max_attempts``."""
     attempts = max(0, attempts_before) + 1
-    wait = _doubling(policy.article_backoff, attempts - 1, MAX_ARTICLE_WAIT)
+    wait = article_interval(attempts, policy)
     return Attempt(attempts, attempts >= policy.max_attempts, now + wait)
+
+
+def within(stored: float, now: float, interval: float) -> float:
+    """A stored moment to wait for, never further from ``now`` than the wait that set it.
+
+    Waits are stored as moments (seconds since the epoch). When the clock is set back
+    (NTP after a bad RTC, a restored VM), a moment set an hour ahead is days ahead of the
+    new ``now``: clamped, a wait lasts at most its own interval from now, whatever the
+    clock did. A moment in the past, or NaN, is due now."""
+    if math.isnan(stored):
+        return now
+    return min(stored, now + max(0.0, interval))
+
+
+def article_interval(attempts: int, policy: Policy) -> float:
+    """The wait after an article's ``attempts``-th failed try (see after_failure)."""
+    return _doubling(policy.article_backoff, max(0, attempts) - 1, MAX_ARTICLE_WAIT)
+
+
+def feed_interval(failures: int, policy: Policy) -> float:
+    """The wait after a feed's ``failures``-th failure in a row (see feed_failed)."""
+    return _doubling(policy.feed_backoff, failures - 1, MAX_FEED_WAIT) if failures > 1 else 0.0
+
+
+def host_interval(policy: Policy) -> float:
+    """The longest pause a host's Retry-After can set (see host_pause)."""
+    return max(0.0, min(policy.max_retry_after, MAX_HOST_PAUSE))
+
+
+def wait_interval(kind: str, count: int, policy: Policy) -> float:
+    """The interval of a stored wait: an ``article``'s after ``count`` tries, a ``feed``'s
+    after ``count`` failures, a ``host``'s pause."""
+    if kind == "article":
+        return article_interval(count, policy)
+    if kind == "feed":
+        return feed_interval(count, policy)
+    return host_interval(policy)
 
 
 def is_due(status: str, next_attempt: float, now: float) -> bool:
@@ -93,7 +130,7 @@ class FeedFailure:
 def feed_failed(failures_before: int, now: float, policy: Policy) -> FeedFailure:
     """A feed failed: the first failure is retried next run; later ones back off, doubling."""
     failures = max(0, failures_before) + 1
-    wait = _doubling(policy.feed_backoff, failures - 1, MAX_FEED_WAIT) if failures > 1 else 0.0
+    wait = feed_interval(failures, policy)
     return FeedFailure(failures, now + wait, failures >= policy.report_after)
 
 

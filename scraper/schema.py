@@ -59,3 +59,11 @@ CREATE INDEX IF NOT EXISTS photos_due ON photos (status, next_attempt);
 CREATE TABLE IF NOT EXISTS photo_files (sha TEXT PRIMARY KEY, path TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS photo_waits (url_key TEXT NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (url_key, article_id));
 """
+
+# The waits stored as moments, which a clock set back would stretch (State.clamp_waits):
+# (kind for schedule.wait_interval, table, key, count column, moment column, which rows).
+WAITS = (
+    ("article", "articles", "id", "attempts", "next_attempt", "status = 'pending'"),
+    ("feed", "feeds", "url", "failures", "next_attempt", "1"),
+    ("host", "hosts", "host", "0", "blocked_until", "1"),
+)

@@ -20,7 +20,7 @@ from pathlib import Path
 from . import schedule
 from .errors import StoreError
 from .models import ArticleRow, FeedRow, Job, WrittenRow
-from .schema import V1, V1_LATE_COLUMNS, V2, V3, V4, VERSION
+from .schema import V1, V1_LATE_COLUMNS, V2, V3, V4, VERSION, WAITS
 
 _JOB_COLUMNS = "id, url, source, title, published, site, author, content, guid, attempts"
 
@@ -211,6 +211,18 @@ class State:
         """Pending articles whose backoff has passed, oldest first."""
         rows = self.execute(f"SELECT {_JOB_COLUMNS} FROM articles WHERE status = 'pending' AND next_attempt <= ? ORDER BY first_seen", (now,)).fetchall()
         return [_job(r) for r in rows]
+
+    def clamp_waits(self, now: float, policy: schedule.Policy) -> int:
+        """Cut each stored wait to its interval from ``now``: a clock set back would stretch it."""
+        cuts = []
+        for kind, table, key, count, moment, which in WAITS:
+            for k, n, stored in self.execute(f"SELECT {key}, {count}, {moment} FROM {table} WHERE {which} AND {moment} > ?", (now,)).fetchall():
+                if (at := schedule.within(float(stored), now, schedule.wait_interval(kind, int(n), policy))) < float(stored):
+                    cuts.append((f"UPDATE {table} SET {moment} = ? WHERE {key} = ?", (at, k)))
+        with self.transaction():
+            for sql, params in cuts:
+                self.execute(sql, params)
+        return len(cuts)
 
     def record_failure(self, job: Job, reason: str, now: float, policy: schedule.Policy) -> schedule.Attempt | None:
         """Count a failed try (the job's row is created when missing); None when the article

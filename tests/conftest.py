@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -12,12 +13,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.server import Server
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("SCRAPER_CORPUS", ROOT.parent / "shared" / "corpus"))
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+# Hypothesis: no test may fail on a draw that the next run would not make, and none on
+# the machine's speed. Under CI=true the examples are derandomized (the same every run,
+# from the test's own source); elsewhere they are random, to find new cases, and a failure
+# prints the blob that replays it (@reproduce_failure). No deadline anywhere: a shared,
+# loaded machine makes any per-example time limit a flake.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if IN_CI else "dev"))
 
 
 CORPUS_HINT = "(the real CNA corpus lives in ../shared/corpus beside the checkout)"
@@ -76,6 +88,27 @@ def chromium() -> str:
         _missing("chromium is not installed (make test installs Debian's chromium and fonts-noto-cjk when run as root)")
     assert exe is not None
     return exe
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """Each test gets the logging it found: an in-process main() sets the root level and
+    handlers (and -q raises it to ERROR), which would silence caplog in the next test."""
+    root = logging.getLogger()
+    level, handlers, disabled = root.level, root.handlers[:], logging.root.manager.disable
+    ours = {name: lg.level for name, lg in _touched_loggers()}
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
+    logging.disable(disabled)
+    for name, lg in _touched_loggers():
+        lg.setLevel(ours.get(name, logging.NOTSET))
+        lg.disabled = False
+
+
+def _touched_loggers() -> list[tuple[str, logging.Logger]]:
+    """The loggers the command line sets levels on: the package's and its HTTP libraries'."""
+    return [(name, lg) for name, lg in list(logging.root.manager.loggerDict.items()) if isinstance(lg, logging.Logger) and name.split(".")[0] in ("scraper", "httpx", "httpcore")]
 
 
 @pytest.fixture

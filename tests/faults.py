@@ -507,3 +507,7 @@ SCENARIOS += [redesign]
 from tests.faults_hardening import HARDENING  # noqa: E402  (its scenarios build on Scene above)
 
 SCENARIOS += HARDENING
+
+from tests.faults_round2 import SCENARIOS as ROUND_TWO  # noqa: E402  (it builds on Scene above)
+
+SCENARIOS += ROUND_TWO

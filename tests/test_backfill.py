@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -219,6 +220,8 @@ def test_backfill_argument_mistakes_are_one_line(tmp_path: Path) -> None:
         ([], "needs --since"),
         (["--since", "2023-08-02", "--until", "2023-08-01"], "is after"),
         (["--urls", "missing.txt"], "cannot read"),
+        (["--since", "2016-01-01", "--urls", "missing.txt"], "not both"),  # not a walk of ten years
+        (["--until", "2023-08-01", "--urls", "missing.txt"], "not both"),
     ):
         proc = subprocess.run([sys.executable, "-m", "scraper", "backfill", "--config", str(cfg), *argv], capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert proc.returncode == 2 and needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
@@ -241,3 +244,27 @@ def test_a_miss_budget_below_one_is_refused(tmp_path: Path, capsys: pytest.Captu
     cfg = config(tmp_path, [("f", "http://127.0.0.1:9/feed")])
     assert main(["backfill", "--config", str(cfg), "--since", "2023-08-23", "--max-misses", "-1"]) == 2
     assert "--max-misses -1: must be from 1 to 100000" in capsys.readouterr().err
+
+
+def test_a_one_off_backfill_names_each_article_it_could_not_write_and_exits_1(server: Server, corpus: Path, tmp_path: Path) -> None:
+    """Under cron a silent exit 0 would hide them: each failure is one line with its
+    reason, the run exits 1, and the state keeps them pending with that reason."""
+    good = "/" + corpus_urls(corpus)["004.html"].split("/", 3)[3]
+    server.page(good, (corpus / "cna" / "pages" / "004.html").read_bytes())
+    with Server() as gone:
+        closed = gone.url("/news/aopl/202312080002.aspx")  # a port nobody listens on once closed
+    missing = server.url("/news/aopl/202312080001.aspx")  # 404
+    (tmp_path / "urls.txt").write_text(f"{server.url(good)}\n{missing}\n{closed}\n", encoding="utf-8")
+    cfg = backfill_config(tmp_path, server)
+    proc = subprocess.run(
+        [sys.executable, "-m", "scraper", "backfill", "--config", str(cfg), "--urls", "urls.txt"], capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1, proc.stderr
+    assert len(lines) == 2 and "Traceback" not in proc.stderr
+    assert any(missing in line and "HTTP 404" in line for line in lines)
+    assert any(closed in line and "network error" in line for line in lines)
+    assert ids_written(tmp_path) == ["202308230370"]
+    with sqlite3.connect(tmp_path / "out" / ".scraper" / "state.db") as db:
+        rows = dict(db.execute("SELECT id, reason FROM articles WHERE status = 'pending'").fetchall())
+    assert set(rows) == {"202312080001", "202312080002"} and "HTTP 404" in rows["202312080001"]

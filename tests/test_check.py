@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from scraper.check import AGREEMENT
+from scraper.check import AGREEMENT, agreement
 from scraper.cli import main
 from tests.server import Server
 from tests.sitebuilder import config, path_of, real_feed
@@ -112,3 +114,48 @@ def test_saved_pages_are_read_by_their_canonical_url(corpus: Path, expected: lis
     code, lines = run(capsys, "--config", str(tmp_path / "none.yaml"), pages[0], str(changed))
     assert code == 1
     assert [line.split(" (")[0] for line in lines if line.startswith("check:") and not line.startswith(PROPOSAL)] == ["check: 004.html: body: CNA extractor found no body"]
+
+
+# --- the agreement measure: linear, and the figures the threshold was set on
+
+COPYRIGHT = "本網站之文字、圖片及影音，非經授權，不得轉載、公開播送或公開傳輸及利用。"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_agreement_gives_the_figures_the_threshold_was_set_on(corpus: Path, expected: list[dict[str, Any]], name: str) -> None:
+    """On each corpus page, as difflib's ratio gave them (the README's figures): 1.000
+    unchanged, 0.59-0.76 with half the paragraphs lost, 0.89-0.97 with one lost, over
+    0.96 with the copyright line added; and it agrees with difflib's ratio to 0.01."""
+    import difflib
+
+    from scraper.sites import cna
+
+    exp = next(e for e in expected if e["file"] == name)
+    paras = list(cna.extract((corpus / "cna" / "pages" / name).read_bytes(), exp["url"]).paragraphs)
+    half = len(paras) // 2
+    cases = {"same": paras, "first half": paras[:half], "every other": paras[::2], "one lost": paras[:half] + paras[half + 1 :], "copyright": [*paras, COPYRIGHT]}
+    got = {k: agreement(paras, v) for k, v in cases.items()}
+    for case, body in cases.items():
+        ratio = difflib.SequenceMatcher(None, "\n".join(paras), "\n".join(body), autojunk=False).ratio()
+        assert abs(got[case] - ratio) < 0.01, (case, got[case], ratio)
+    assert got["same"] == 1.0 and got["copyright"] > 0.96
+    assert got["first half"] < AGREEMENT and got["every other"] < AGREEMENT and AGREEMENT - 0.02 < got["one lost"] < 0.97
+
+
+paragraph = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x4E40), min_size=1, max_size=60)
+
+
+@given(st.lists(paragraph, max_size=8), st.lists(paragraph, max_size=8))
+def test_agreement_is_a_symmetric_score_from_0_to_1(a: list[str], b: list[str]) -> None:
+    score = agreement(a, b)
+    assert 0.0 <= score <= 1.0 and score == agreement(b, a)
+    assert agreement(a, a) == 1.0
+    if a != b and "\n".join(a) != "\n".join(b) and not set("".join(a)) & set("".join(b)):
+        assert score == 0.0  # no gram in common
+
+
+def test_unrelated_articles_do_not_agree(corpus: Path, expected: list[dict[str, Any]]) -> None:
+    from scraper.sites import cna
+
+    bodies = [cna.extract((corpus / "cna" / "pages" / e["file"]).read_bytes(), e["url"]).paragraphs for e in expected if e["file"] in NAMES]
+    assert all(agreement(x, y) < 0.1 for i, x in enumerate(bodies) for y in bodies[i + 1 :])

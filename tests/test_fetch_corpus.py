@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -12,6 +13,7 @@ import pytest
 
 from scraper.cli import main
 from tests.helpers import POST_RE, body, front_matter, images, paragraphs
+from tests.server import Reply, Server
 
 TRUNCATED = "scraper: WARNING: {url}: CNA truncated this page (已過查詢時效), so the post holds only its opening; poll skips such pages, backfill writes them only with --include-truncated\n"
 FORBIDDEN = ["本網站之文字、圖片及影音", "聚焦新聞", "<script", "<style", "中央社電子報", "fb like", "聽新聞", "分享", "javascript:", "<iframe"]
@@ -148,3 +150,49 @@ def test_a_byte_order_mark_on_bytes_that_do_not_decode_is_an_extract_error(corpu
     with pytest.raises(ExtractError):  # UTF-16 of UTF-8 bytes decodes, into no article
         cna.extract(codecs.BOM_UTF16_LE + page, url)
     assert cna.extract(utf16, url).article_id == "202308230370"  # a whole UTF-16 page still reads
+
+
+def _fetch(tmp: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "scraper", "fetch", *argv], capture_output=True, text=True, cwd=tmp)
+
+
+def test_another_sites_page_is_named_by_the_page_never_as_cna(corpus: Path, tmp_path: Path) -> None:
+    """No --site and no feeds.yaml: the source is the page's own og:site_name, said as a
+    warning; a page that names no site is refused with the hint. Never 「(臺)中央社CNA」."""
+    url = "https://www.bbc.com/zhongwen/trad/chinese-news-66748432"
+    page = corpus / "other" / "pages" / "bbc-001.html"
+    proc = _fetch(tmp_path, url, "--html", str(page))
+    assert proc.returncode == 0, proc.stderr
+    assert front_matter(proc.stdout)["author"] == "BBC News 中文" and "中央社" not in proc.stdout
+    (line,) = proc.stderr.strip().splitlines()
+    assert "WARNING" in line and "'BBC News 中文'" in line and "--site NAME" in line
+    nameless = tmp_path / "nameless.html"
+    text = page.read_text(encoding="utf-8")
+    nameless.write_text(re.sub(r"<meta[^>]*(og:site_name|application-name|twitter:app:name)[^>]*>", "", text), encoding="utf-8")
+    proc = _fetch(tmp_path, url, "--html", str(nameless))
+    assert proc.returncode == 2 and proc.stdout == ""
+    (line,) = proc.stderr.strip().splitlines()
+    assert "names no site" in line and "--site NAME" in line
+    assert _fetch(tmp_path, url, "--html", str(nameless), "--site", "BBC中文").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "what"),
+    [
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "application/pdf", "a PDF document"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(64), "image/png", "a PNG image"),
+        (b"\xff\xd8\xff\xe0" + bytes(64), "text/html", "a JPEG image"),  # the bytes say more than the header
+        (b"\x00\x01binary\xfe\xff" * 8, "application/octet-stream; x=1", None),
+        (b"\x00\x01binary\xfe\xff" * 8, "video/mp4", "served as video/mp4"),
+    ],
+)
+def test_a_url_that_is_no_html_page_says_so_in_one_line(server: Server, tmp_path: Path, body: bytes, content_type: str, what: str | None) -> None:
+    server.routes["/a/1"] = Reply(200, body, {"Content-Type": content_type})
+    proc = _fetch(tmp_path, server.url("/a/1"), "--site", "X")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and proc.stdout == "" and len(lines) == 1, proc.stderr
+    if what is not None:
+        assert f"not an HTML page: {what}" in lines[0]
+    (tmp_path / "saved").write_bytes(body)
+    saved = _fetch(tmp_path, "https://example.org/a/1", "--html", str(tmp_path / "saved"), "--site", "X")
+    assert saved.returncode == 1 and len(saved.stderr.strip().splitlines()) == 1, saved.stderr

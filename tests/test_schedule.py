@@ -122,3 +122,49 @@ def test_deferrals_count_at_most_once_per_bound(policy: Policy, since: float | N
     if decision.counts_as_failure:
         assert decision.deferred_since == now  # the next one cannot count at once
         assert not schedule.after_deferral(decision.deferred_since, now, policy).counts_as_failure
+
+
+# --- the clock set back: every stored wait is cut to its own interval from now
+
+DAYS_3 = 3 * 24 * 3600.0
+
+
+def test_a_backed_off_feed_waits_its_interval_not_the_days_the_clock_went_back() -> None:
+    failed = schedule.feed_failed(3, 1_000_000.0, POLICY)  # 4th failure: 2400 s
+    back = 1_000_000.0 - DAYS_3
+    assert schedule.feed_wait(False, failed.next_attempt, back) == "backoff"
+    until = schedule.within(failed.next_attempt, back, schedule.feed_interval(failed.failures, POLICY))
+    assert until == back + 2400.0
+    assert schedule.feed_wait(False, until, back + 2400.0) is None
+
+
+def test_an_article_and_a_host_pause_wait_their_interval_after_the_clock_went_back() -> None:
+    failed = schedule.after_failure(1, 1_000_000.0, POLICY)  # 2nd try: 1200 s
+    back = 1_000_000.0 - DAYS_3
+    assert schedule.within(failed.next_attempt, back, schedule.article_interval(failed.attempts, POLICY)) == back + 1200.0
+    paused = 1_000_000.0 + schedule.host_pause(3600.0, POLICY)
+    assert schedule.within(paused, back, schedule.host_interval(POLICY)) == back + 3600.0
+
+
+@given(st.floats(allow_infinity=True, allow_nan=True), st.floats(0, 4e9), st.floats(0, 1e9))
+def test_a_clamped_wait_is_never_longer_than_its_interval_nor_than_stored(stored: float, now: float, interval: float) -> None:
+    at = schedule.within(stored, now, interval)
+    assert now <= at <= now + interval or at == stored < now
+    if not math.isnan(stored):
+        assert at <= stored  # never waits longer than was decided
+        if stored <= now + interval:
+            assert at == stored  # a wait the clock did not stretch is kept as it is
+
+
+@given(policies, st.integers(0, 200), st.floats(0, 2e9), st.floats(0, 2e9))
+def test_any_decision_survives_any_clock_jump(policy: Policy, count: int, then: float, now: float) -> None:
+    """Whatever the clock does between the run that decided and the next, the wait from
+    the next run's ``now`` is at most the interval that was decided."""
+    article = schedule.after_failure(count, then, policy)
+    feed = schedule.feed_failed(count, then, policy)
+    assert schedule.within(article.next_attempt, now, schedule.article_interval(article.attempts, policy)) <= now + schedule.article_interval(article.attempts, policy)
+    assert schedule.within(feed.next_attempt, now, schedule.feed_interval(feed.failures, policy)) <= now + schedule.feed_interval(feed.failures, policy)
+    # and when the clock did not go back, nothing changes
+    later = max(now, then)
+    assert schedule.within(article.next_attempt, later, schedule.article_interval(article.attempts, policy)) == article.next_attempt
+    assert schedule.within(feed.next_attempt, later, schedule.feed_interval(feed.failures, policy)) == feed.next_attempt

@@ -211,3 +211,19 @@ def test_reindex_in_batches_gives_the_rows_of_one_transaction(old: Path, tmp_pat
         rows.append(state.execute("SELECT id, url, status, path, canonical, source, sha FROM articles ORDER BY id").fetchall())
         state.close()
     assert counts == [23, 23, 23] and rows[0] == rows[1] == rows[2] and len(rows[0]) == 23
+
+
+def test_waits_set_before_the_clock_went_back_last_their_interval_not_days() -> None:
+    """Backoffs and host pauses are stored as moments: after the clock moves back three
+    days they would wait three days more. Read back, each is cut to its interval from now."""
+    state = State(Path(":memory:"))
+    then, back = 1_000_000.0, 1_000_000.0 - 3 * 86400.0
+    first = state.record_failure(job(), "HTTP 503", then, POLICY)
+    assert first is not None and first.next_attempt == then + 10
+    state.save_host_pauses({"www.cna.com.tw": then + 3600.0})
+    assert state.clamp_waits(then, POLICY) == 0  # nothing to cut while the clock runs on
+    assert state.clamp_waits(back, POLICY) == 2
+    assert state.due(back) == []  # its interval has not passed since the new now
+    assert [j.article_id for j in state.due(back + 10)] == ["202312050001"]
+    assert state.host_pauses(back) == {"www.cna.com.tw": back + 3600.0}
+    assert state.clamp_waits(back + 5, POLICY) == 0  # cut once, not again from each new now
