@@ -211,7 +211,7 @@ def test_archive_writes_run_on_the_callers_thread_not_the_requests_deadline(serv
     against the request's deadline: it runs after the response, on the caller's thread."""
     server.page("/p", b"<html><body>x</body></html>")
     threads: list[str] = []
-    with Http(HttpConfig(delay=0, retries=0, deadline=5)) as http:
+    with Http(HttpConfig(delay=0, retries=0, deadline=5, allow_private=("127.0.0.0/8",))) as http:
         http.recorder = lambda ex: threads.append(threading.current_thread().name)
         http.get(server.url("/p"))
     assert threads == [threading.current_thread().name]

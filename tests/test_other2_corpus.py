@@ -32,7 +32,8 @@ def entries() -> list[str]:
 @pytest.fixture(params=entries())
 def fetched(request: pytest.FixtureRequest, other2: Path, capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, Any], str, str]:
     exp = next(e for e in json.loads((other2 / "expected.json").read_text(encoding="utf-8")) if e["file"] == request.param)
-    code = main(["fetch", exp["url"], "--html", str(other2 / "pages" / exp["file"]), "--config", "/nonexistent/feeds.yaml", "-v"])
+    # --site: a page that names no site of its own is refused without it (not every page here has og:site_name)
+    code = main(["fetch", exp["url"], "--html", str(other2 / "pages" / exp["file"]), "--config", "/nonexistent/feeds.yaml", "--site", "測試來源", "-v"])
     out, err = capsys.readouterr()
     assert code == 0, err
     return exp, out, err
