@@ -237,14 +237,14 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from .skeleton import describe, init, site_settings
+    from .skeleton import configure, describe, init, site_settings
 
     settings = site_settings(args.url, args.baseurl, args.title)
     report = init(Path(args.dir), settings)
     for line in describe(report):
         print(line)
     if settings and Path(args.dir) / "_config.yml" in report.kept:
-        log.warning("%s exists and was left alone: set %s in it by hand", Path(args.dir) / "_config.yml", ", ".join(settings))
+        print(f"set {', '.join(settings)} in {configure(Path(args.dir), settings)}")
     return EXIT_OK
 
 

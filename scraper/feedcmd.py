@@ -136,6 +136,8 @@ def test(config: Config | None, url: str, *, site: str | None, content: str | No
     for line in result.skipped:
         kind = "date" if "page's time" in line else "not wanted"
         lines.append(f"  {kind}: {line}")
+    if feed.site is None and not result.entries and result.skipped:
+        lines.append("hint: no item links a CNA article; a feed of another site is tested with --site NAME, the name its posts carry")
     lines.append("nothing written (a test writes no state and no post)")
     return lines
 

@@ -29,6 +29,7 @@ from .state import State
 
 log = logging.getLogger(__name__)
 NO_SITE = "no-jekyll-site"
+NO_URL = "site-url-empty"  # notice: the site's _config.yml has no url yet
 
 
 def _save(state: State, feed: FeedConfig, polled: Polled, known: dict[str, str], fresh: list[Job], now: float, config: Config) -> None:
@@ -80,6 +81,15 @@ def _say_no_site(config: Config, state: State, now: float) -> None:
     if skeleton.missing(config.output) and state.notice_said(NO_SITE) is None:
         log.warning("%s has no _config.yml, so Jekyll will not build it: run `scraper init %s`", config.output, config.output)
         state.record_notice(NO_SITE, now)
+
+
+def _say_no_url(config: Config, state: State, now: float) -> None:
+    """The site's ``url`` still empty: said at most once a day, so a cron poll every few
+    minutes mails it daily, not every run."""
+    said = state.notice_said(NO_URL)
+    if skeleton.site_url(config.output) == "" and (said is None or not 0 <= now - said < 86400):
+        skeleton.warn_no_url(config.output)
+        state.record_notice(NO_URL, now)
 
 
 def _as_job(entry: Job, feed: FeedConfig) -> Job:
@@ -152,7 +162,7 @@ def poll(
         report.state_counts = state.counts()
         report.totals = stats.totals(state, "poll")
         if not dry_run:
-            skeleton.warn_no_url(config.output)
+            _say_no_url(config, state, clock())
             run_then(then or config.then, report, config)
     return report
 

@@ -9,7 +9,8 @@ more) takes tens of minutes and gigabytes per build. So the site is built in par
   paginated index of the day, a page per source (``/YYYY/MM/DD/source/<name>/``) and
   the day's ``sitemap.xml``. A closed day is built again only when its posts change (a
   backfill, a refresh) or the layouts do.
-- **the live site**: the posts of the last ``live_days`` days, with the home page and its
+- **the live site**: the posts of the last ``live_days`` days (or, when they have none, of
+  the newest day that has posts, so the home page never empties), with the home page and its
   pagination, the source pages, the feed, the month pages (``/YYYY/MM/``: the days of the
   month), ``/archive/`` (every month) and ``/sitemap.xml``, an index of the live sitemap
   and every day's.
@@ -243,8 +244,9 @@ class SiteBuild:
             self.work.mkdir(parents=True, exist_ok=True)
             days = self._days()
             first_live = (self.today - timedelta(days=self.live_days - 1)).isoformat()
-            live = sorted((d for d in days if d >= first_live), reverse=True)
-            closed = {d: e for d, e in days.items() if d < first_live}
+            # the home page never empties: with no post in the window, the newest day stays live
+            live = sorted((d for d in days if d >= first_live), reverse=True) or sorted(days)[-1:]
+            closed = {d: e for d, e in days.items() if d not in live}
             self._build_live(days, live)
             built = self._build_closed(closed, set(days))
             self._sitemap_index(closed)

@@ -73,12 +73,32 @@ def site_settings(url: str | None, baseurl: str | None, title: str | None) -> di
 
 
 def _configured(data: bytes, settings: dict[str, str]) -> bytes:
-    """The shipped _config.yml with ``settings`` on their own lines (JSON strings are YAML)."""
+    """A _config.yml with ``settings`` on their own lines (JSON strings are YAML): a top-level
+    line of the key is replaced, else the line is added at the end; the rest stays."""
     text = data.decode("utf-8")
     for key, value in settings.items():
         line = f"{key}: {json.dumps(value, ensure_ascii=False)}"
-        text = re.sub(rf"(?m)^{key}: .*$", line.replace("\\", "\\\\"), text, count=1)
+        text, found = re.subn(rf"(?m)^{key}:(?: .*)?$", line.replace("\\", "\\\\"), text, count=1)
+        if not found:
+            text = f"{text.rstrip(chr(10))}\n{line}\n"
     return text.encode("utf-8")
+
+
+def configure(output: Path, settings: dict[str, str]) -> Path:
+    """Set ``settings`` (url, baseurl, title) in the site's existing _config.yml, keeping its
+    other lines and comments; written whole or not at all."""
+    from . import atomic
+
+    target = output / CONFIG
+    try:
+        data = _configured(target.read_bytes(), settings)
+        yaml.safe_load(data)  # still YAML: what Jekyll will read
+        atomic.write(target, data)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{target}: cannot update: {getattr(exc, 'strerror', None) or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{target}: not valid YAML after setting {', '.join(settings)}: {exc}") from None
+    return target
 
 
 def site_url(output: Path) -> str | None:
@@ -91,12 +111,13 @@ def site_url(output: Path) -> str | None:
 
 
 def warn_no_url(output: Path) -> None:
-    """Said once a run while the site's ``url`` is empty: its feed, sitemap and robots.txt
-    would hold paths without a host."""
+    """Said while the site's ``url`` is empty (by poll at most once a day, by check each run):
+    its feed, sitemap and robots.txt would hold paths without a host."""
     if site_url(output) == "":
         log.warning(
-            "%s: url is empty, so the site's feed.xml, sitemap.xml and robots.txt name no host: set url (e.g. https://news.example.org) there, or `scraper init --url` a new site",
+            "%s: url is empty, so the site's feed.xml, sitemap.xml and robots.txt name no host: set it with `scraper init --url https://news.example.org %s` (or by hand)",
             output / CONFIG,
+            output,
         )
 
 

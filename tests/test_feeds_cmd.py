@@ -96,6 +96,15 @@ def test_test_shows_each_item_and_its_fate_and_writes_nothing(server: Server, co
     assert len({width(v[: v.index("new:") if "new:" in v else v.index("known:")]) for v in verdicts}) == 1  # the verdicts line up
 
 
+def test_test_of_another_sites_feed_without_site_says_to_name_it(server: Server, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    server.feed("/cdt", (corpus / "other" / "feeds" / "cdt-2015-03-16.rss.xml").read_bytes())
+    code, out, _ = run(capsys, "feeds", "test", server.url("/cdt"), "--config", "/nonexistent/feeds.yaml")
+    assert code == 0 and " 0 items to take, 15 not " in out[0]
+    assert out[-2] == "hint: no item links a CNA article; a feed of another site is tested with --site NAME, the name its posts carry"
+    code, out, _ = run(capsys, "feeds", "test", server.url("/cdt"), "--site", "中国数字时代", "--config", "/nonexistent/feeds.yaml")
+    assert code == 0 and " 15 items to take, 0 not " in out[0] and not any(line.startswith("hint:") for line in out)
+
+
 def test_list_shows_every_feed_aligned_beside_chinese_names(server: Server, corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     local = serve(server, corpus)
     server.feed("/feed", rss(*good_items(local)))

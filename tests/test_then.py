@@ -3,15 +3,18 @@ it is empty) and a --metrics name node exporter reads. Whole runs against a loca
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
 
 from scraper.skeleton import site_url
+from scraper.state import State
 from tests.server import Server
 from tests.sitebuilder import config, posts_in
 from tests.test_totality import good_items, rss, serve
@@ -80,15 +83,20 @@ def test_init_writes_url_baseurl_and_title_and_refuses_bad_ones(tmp_path: Path) 
     data = yaml.safe_load((site / "_config.yml").read_text(encoding="utf-8"))
     assert (data["url"], data["baseurl"], data["title"]) == ("https://news.example.org", "/cna", '中央社 "鏡像"')
     assert "# Where the site is published" in (site / "_config.yml").read_text(encoding="utf-8")  # the comments stay
+    (site / "_config.yml").write_text((site / "_config.yml").read_text(encoding="utf-8") + "# the operator's own line\n", encoding="utf-8")
     code, out, err = scraper("init", str(site), "--url", "https://other.example.org")
-    assert code == 0 and f"kept {site}/_config.yml (exists; left alone)" in out.splitlines()
-    assert err == f"scraper: WARNING: {site}/_config.yml exists and was left alone: set url in it by hand\n"
+    assert code == 0 and f"kept {site}/_config.yml (exists; left alone)" in out.splitlines() and out.splitlines()[-1] == f"set url in {site}/_config.yml"
+    assert err == ""
+    text = (site / "_config.yml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)  # the url changed; the other settings and every comment stayed
+    assert (data["url"], data["baseurl"], data["title"]) == ("https://other.example.org", "/cna", '中央社 "鏡像"')
+    assert "# Where the site is published" in text and text.endswith("# the operator's own line\n")
     for argv, word in ((["--url", "news.example.org"], "--url"), (["--url", "https://x.org/news"], "--url"), (["--baseurl", "news/"], "--baseurl")):
         code, _, err = scraper("init", str(tmp_path / "other"), *argv)
         assert code == 2 and err.startswith(f"scraper: {word} ") and not (tmp_path / "other").exists()
 
 
-def test_poll_and_check_warn_once_a_run_while_the_url_is_empty(server: Server, corpus: Path, tmp_path: Path) -> None:
+def test_poll_warns_once_a_day_and_check_each_run_while_the_url_is_empty(server: Server, corpus: Path, tmp_path: Path) -> None:
     local = serve(server, corpus, ("001.html",))
     server.feed("/feed", rss(*good_items(local)))
     cfg = config(tmp_path, [("國際", server.url("/feed"))])
@@ -96,10 +104,15 @@ def test_poll_and_check_warn_once_a_run_while_the_url_is_empty(server: Server, c
     (tmp_path / "out" / "_config.yml").unlink()
     assert scraper("init", str(tmp_path / "out"))[0] == 0  # the shipped _config.yml: url ""
     assert site_url(tmp_path / "out") == ""
-    for _ in range(2):
-        code, _, err = scraper("poll", "--config", str(cfg))
-        said = f"scraper: WARNING: {tmp_path / 'out' / '_config.yml'}: url is empty, so the site's feed.xml, sitemap.xml and robots.txt name no host: "
-        assert code == 0 and err.splitlines() == [said + "set url (e.g. https://news.example.org) there, or `scraper init --url` a new site"]
+    said = f"scraper: WARNING: {tmp_path / 'out' / '_config.yml'}: url is empty, so the site's feed.xml, sitemap.xml and robots.txt name no host: "
+    hint = f"set it with `scraper init --url https://news.example.org {tmp_path / 'out'}` (or by hand)"
+    code, _, err = scraper("poll", "--config", str(cfg))
+    assert code == 0 and err.splitlines() == [said + hint]
+    assert scraper("poll", "--config", str(cfg)) == (0, "", "")  # a cron poll every few minutes: said once a day, not each run
+    with contextlib.closing(State(tmp_path / "out" / ".scraper" / "state.db")) as state:  # a day later
+        state.record_notice("site-url-empty", time.time() - 86401)
+    code, _, err = scraper("poll", "--config", str(cfg))
+    assert code == 0 and err.splitlines() == [said + hint]
     code, _, err = scraper("check", "--config", str(cfg), str(corpus / "cna" / "pages" / "001.html"))
     assert code == 0 and len(err.splitlines()) == 1 and "url is empty" in err
     (tmp_path / "out" / "_config.yml").write_text("url: https://news.example.org\n", encoding="utf-8")
