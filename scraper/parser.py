@@ -48,7 +48,7 @@ def _runs(sub: argparse._SubParsersAction[argparse.ArgumentParser], s: dict[str,
     p.add_argument("--html", metavar="FILE", help="read the page from FILE instead of the network")
     p.add_argument("--archive", metavar="DIR", help="keep the page fetched in WARC files in DIR")
 
-    example = "  scraper poll --config feeds.yaml --then 'jekyll build --quiet --source output --destination output/_site'"
+    example = "  scraper poll --config feeds.yaml --then '.venv/bin/scraper build --config feeds.yaml -q'"
     p = _sub(sub, "poll", "poll", "one cron pass: new articles from every feed", example, parents=[s["common"], s["output"], s["archive"], s["reports"]])
     p.add_argument("--dry-run", action="store_true", help="list what would be fetched or written; write nothing")
     p.add_argument("--retry-failed", action="store_true", help="give articles that were given up on a fresh set of attempts")
@@ -97,7 +97,7 @@ def _site(sub: argparse._SubParsersAction[argparse.ArgumentParser], s: dict[str,
     p.add_argument("files", nargs="*", metavar="FILE", help="saved pages to read instead of the feeds' newest articles")
     p.add_argument("-n", type=int, default=5, metavar="N", help="how many of the newest articles (default 5)")
 
-    example = "  scraper build --config feeds.yaml\n  scraper poll --then 'scraper build'"
+    example = "  scraper build --config feeds.yaml\n  scraper poll --config feeds.yaml --then '.venv/bin/scraper build --config feeds.yaml -q'"
     p = _sub(sub, "build", "build", "build the Jekyll site into <output>/_site, rendering only what changed", example, parents=[s["common"], s["output"]])
     p.add_argument("--jekyll", default="jekyll", metavar="PATH", help="the jekyll command (default: jekyll)")
     p.add_argument("--live-days", type=int, default=2, metavar="N", help="days (in the site's zone) the live site holds; older days are built once (default 2)")
