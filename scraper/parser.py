@@ -150,7 +150,8 @@ def _feeds(sub: argparse._SubParsersAction[argparse.ArgumentParser], s: dict[str
 
 
 def build() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scraper", description="Mirror CNA's news into a Jekyll site.")
+    example = "  scraper init output --url https://news.example.org\n  scraper feeds add https://feeds.feedburner.com/rsscna/intworld --name 國際\n  scraper poll --then '.venv/bin/scraper build -q'\n  scraper status"
+    parser = argparse.ArgumentParser(prog="scraper", description="Mirror CNA's news into a Jekyll site.", epilog=f"example:\n{example}", formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"scraper {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     shared = _shared()

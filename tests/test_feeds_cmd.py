@@ -166,12 +166,32 @@ def test_export_is_opml_that_a_reader_imports(tmp_path: Path, capsys: pytest.Cap
     assert (tmp_path / "f.opml").read_text(encoding="utf-8").split("<dateCreated>")[0] == out.split("<dateCreated>")[0]
 
 
-@pytest.mark.parametrize("argv", [["feeds"], ["feeds", "list"], ["feeds", "add"], ["feeds", "test"], ["feeds", "import"], ["feeds", "export"], ["init"], ["status"], ["poll"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["feeds"],
+        ["feeds", "list"],
+        ["feeds", "add"],
+        ["feeds", "test"],
+        ["feeds", "import"],
+        ["feeds", "export"],
+        ["init"],
+        ["status"],
+        ["poll"],
+        ["fetch"],
+        ["backfill"],
+        ["refresh"],
+        ["reindex"],
+        ["check"],
+        ["build"],
+    ],
+)
 def test_help_of_each_command_shows_an_example(argv: list[str]) -> None:
     proc = subprocess.run([sys.executable, "-m", "scraper", *argv, "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     example = proc.stdout.split("example:\n", 1)[1]
-    assert example.startswith("  scraper " + argv[0])
+    assert example.startswith("  scraper " + (argv[0] if argv else ""))
 
 
 def test_add_without_a_feeds_file_writes_a_new_one(server: Server, corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
