@@ -150,7 +150,14 @@ def _feeds(sub: argparse._SubParsersAction[argparse.ArgumentParser], s: dict[str
 
 
 def build() -> argparse.ArgumentParser:
-    example = "  scraper init output --url https://news.example.org\n  scraper feeds add https://feeds.feedburner.com/rsscna/intworld --name 國際\n  scraper poll --then '.venv/bin/scraper build -q'\n  scraper status"
+    example = "\n".join(
+        (
+            "  scraper init output --url https://news.example.org",
+            "  scraper feeds add https://feeds.feedburner.com/rsscna/intworld --name 國際",
+            "  scraper poll --then '.venv/bin/scraper build -q'",
+            "  scraper status",
+        )
+    )
     parser = argparse.ArgumentParser(prog="scraper", description="Mirror CNA's news into a Jekyll site.", epilog=f"example:\n{example}", formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"scraper {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
