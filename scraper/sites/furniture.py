@@ -185,10 +185,12 @@ def cut(blocks: list[Element]) -> list[Element]:
     # related stories' photos never get here (they sit in links: ``media.is_card_photo``)
     blocks = blocks[:end] + [b for b in blocks[end:] if b.tag == "figure"]
     kept = []
-    for i, block in enumerate(blocks):
-        before_story = not any(b.tag == "p" for b in blocks[:i])
+    before_story = True  # no paragraph yet (one flag, not a scan of the blocks before each block)
+    for block in blocks:
         if (before_story and (is_standfirst(block) or is_byline(block))) or is_promo(block) or is_card(block) or is_shortcode(block):
+            before_story = before_story and block.tag != "p"
             continue
+        before_story = before_story and block.tag != "p"
         kept.append(block)
     return kept
 

@@ -35,7 +35,7 @@ import lxml.html
 from .. import clean
 from ..errors import ExtractError, NotAnArticle
 from ..models import Article
-from ..page import Element, decode, metas, text_of
+from ..page import Element, decode, metas, parse_html, text_of
 from ..urls import identity
 from . import furniture, media, pagemeta
 
@@ -260,10 +260,7 @@ def extract(data: bytes, url: str, charset: str | None = None, zone: str | None 
     text = _XML_DECL.sub("", decode(data, charset, url), count=1)
     if not text.strip():
         raise ExtractError(url, "the page is empty")
-    try:
-        root = lxml.html.document_fromstring(text)
-    except (ValueError, lxml.etree.ParserError) as exc:
-        raise ExtractError(url, f"the page is not HTML ({exc})") from exc
+    root = parse_html(text, url)  # read whole, and of an article page's size, or an ExtractError
     lxml.etree.strip_tags(root, lxml.etree.Comment, lxml.etree.ProcessingInstruction)  # 「a <!-- --> b」 is one sentence
     meta = metas(root)
     title = pagemeta.title_of(root, meta, [site] if site else ()) or url
