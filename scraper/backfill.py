@@ -22,7 +22,8 @@ from . import stats
 from .config import Config
 from .errors import ConfigError, FetchError
 from .http import Http
-from .models import Job, RunReport
+from .models import Job, RunReport, Status
+from .outcomes import Outcome
 from .postfiles import PostFiles
 from .progress import DAY_SERIALS, Progress
 from .run import client, open_run
@@ -120,21 +121,21 @@ class Backfill:
     def job(self, url: str, *, walk: bool = False) -> Job:
         return Job(article_id=id_in_path(url) or url, url=url, source="walk" if walk else "backfill", walk=walk)
 
-    def _tick(self, job: Job, outcome: str) -> None:
+    def _tick(self, job: Job, outcome: Outcome) -> None:
         self.progress.fetched += 1
         self.show(self.progress, self.runner.report)
 
     def run_urls(self, urls: list[str]) -> None:
         """Given URLs (list or sitemaps): every one not written yet."""
         known = self.state.known(id_in_path(u) or u for u in urls)
-        todo = [u for u in dict.fromkeys(urls) if known.get(id_in_path(u) or u) not in ("written", "skipped") and wanted(u, self.categories)]
+        todo = [u for u in dict.fromkeys(urls) if known.get(id_in_path(u) or u) not in (Status.WRITTEN, Status.SKIPPED) and wanted(u, self.categories)]
         self.progress = Progress(len(todo), "urls", started=time.time())
         if self.dry_run:
             for url in todo:
                 self.out(f"would fetch {url}")
             return
 
-        def tick(job: Job, outcome: str) -> None:
+        def tick(job: Job, outcome: Outcome) -> None:
             self.progress.done_units += 1
             self._tick(job, outcome)
 
@@ -185,11 +186,11 @@ class Backfill:
             serial += len(serials)
             ids = [f"{stamp}{s:04d}" for s in serials]
             known = self.state.known(ids)
-            outcomes: dict[str, str] = {i: "known" for i in ids if known.get(i) in ("written", "skipped")}
-            jobs = [self.job(cna_page(i, base=self.config.backfill.base), walk=True) for i in ids if i not in outcomes]
+            done: dict[str, Outcome] = {i: Outcome.KNOWN for i in ids if known.get(i) in (Status.WRITTEN, Status.SKIPPED)}
+            jobs = [self.job(cna_page(i, base=self.config.backfill.base), walk=True) for i in ids if i not in done]
 
-            def record(job: Job, outcome: str, outcomes: dict[str, str] = outcomes) -> None:
-                outcomes[job.article_id] = outcome
+            def record(job: Job, outcome: Outcome, done: dict[str, Outcome] = done) -> None:
+                done[job.article_id] = outcome
                 self._tick(job, outcome)
 
             self.runner.run(jobs, record)
@@ -197,12 +198,12 @@ class Backfill:
                 self.progress.partial = (serial - lo) / DAY_SERIALS
                 self.show(self.progress, self.runner.report)
             for i in ids:
-                outcome = outcomes.get(i, "stopped")
-                if outcome == "miss":
+                outcome = done.get(i, Outcome.STOPPED)
+                if outcome is Outcome.MISS:
                     misses += 1
                 else:
                     misses = 0
-                    pending_failures = pending_failures or outcome in ("failed", "deferred", "stopped")
+                    pending_failures = pending_failures or outcome in (Outcome.FAILED, Outcome.DEFERRED, Outcome.STOPPED)
         return not self.runner.stop and not pending_failures
 
 

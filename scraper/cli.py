@@ -1,11 +1,13 @@
 """argv -> one library call -> exit status. Sets up logging; holds no logic of its own.
 
-Exit statuses (documented in README):
-  0  all good
-  1  some items failed (an article given up on, a feed failing for several runs, a fetch that failed)
-  2  bad configuration or command line
-  3  another run of the same kind holds the lock for this output folder
-  4  the output folder or state database cannot be used
+Exit statuses (documented in README; the table is ``outcomes.EXITS``):
+  0    all good
+  1    some items failed (an article given up on, a feed failing for several runs, a fetch that failed)
+  2    bad configuration or command line
+  3    another run of the same kind holds the lock for this output folder
+  4    the output folder or state database cannot be used
+  130  stopped by SIGINT (Ctrl-C) after the articles in flight
+  143  stopped by SIGTERM after the articles in flight
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from . import stopping
 from .config import Config, load
 from .errors import AlreadyRunning, ConfigError, ScraperError, StoreError
 from .models import RunReport
+from .outcomes import Exit, exit_for
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED, EXIT_STORE = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_FAILED = int(Exit.OK), int(Exit.FAILED)
 DEFAULT_SITE = "(臺)中央社CNA"
 log = logging.getLogger("scraper")
 
@@ -78,15 +81,6 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _status_for(exc: BaseException) -> int:
-    """The exit status ``main`` gives a run that ended with ``exc``."""
-    if isinstance(exc, KeyboardInterrupt):
-        return stopping.exit_status() or 130
-    if isinstance(exc, BrokenPipeError):
-        return EXIT_OK
-    return EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_STORE if isinstance(exc, StoreError) else EXIT_FAILED
-
-
 def _write_reports(args: argparse.Namespace, name: str, report: RunReport, code: int) -> int:
     """``--summary`` and ``--metrics``. A file that cannot be written is one line and
     exit status 1 at least; what the run did stands."""
@@ -119,7 +113,7 @@ def _reported(args: argparse.Namespace, name: str, run: Callable[[RunReport], No
         raise
     except BaseException as exc:
         report.finished = time.time()
-        _write_reports(args, name, report, _status_for(exc))
+        _write_reports(args, name, report, exit_for(exc, stopping.exit_status()))
         raise
     report.finished = time.time()
     _summary(name, report)
@@ -311,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = _dispatch(args)
         except KeyboardInterrupt:  # a second signal, or Ctrl-C before any handler
             print("scraper: interrupted", file=sys.stderr)
-            return stopping.exit_status() or 130
+            return exit_for(KeyboardInterrupt(), stopping.exit_status())
     stopped = stopping.exit_status()
     if stopped is not None and code in (EXIT_OK, EXIT_FAILED, stopped):
         name = signal.Signals(stopped - 128).name
@@ -324,22 +318,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     try:
         code: int = COMMANDS.get(args.run, cmd_feeds)(args)
         return code
-    except ConfigError as exc:
-        print(f"scraper: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except AlreadyRunning as exc:
-        print(f"scraper: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    except StoreError as exc:
-        print(f"scraper: {exc}", file=sys.stderr)
-        return EXIT_STORE
-    except stopping.Stopped:
-        return EXIT_FAILED  # the request was abandoned for the stop, which main says
+    except stopping.Stopped as exc:
+        return exit_for(exc)  # the request was abandoned for the stop, which main says
     except ScraperError as exc:
         print(f"scraper: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except BrokenPipeError:
-        return EXIT_OK
+        return exit_for(exc)
+    except BrokenPipeError as exc:
+        return exit_for(exc)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from .columns import rows
 from .config import Config, HttpConfig
 from .errors import ConfigError, ExtractError, FetchError, NotAnArticle
 from .http import Http
-from .models import Job
+from .models import Job, Status
 from .postfiles import PostFiles, read_head
 from .robots import Robots
 from .run import reindex
@@ -111,7 +111,7 @@ def rebuild(config: Config) -> tuple[int, list[str]]:
             state.close()
 
 
-STATUSES = ("written", "pending", "failed", "skipped")
+STATUSES = (Status.WRITTEN, Status.PENDING, Status.FAILED, Status.SKIPPED)
 
 
 def _iso(stamp: float | None) -> str | None:
@@ -160,11 +160,11 @@ def status_data(config: Config, now: float) -> dict[str, Any]:
             "timezone": config.timezone,
             "articles": {k: counts.get(k, 0) for k in (*STATUSES, *sorted(set(counts) - set(STATUSES)))},
             "feeds": _feeds_data(config, state, now),
-            "failed_articles": [{"id": w.article_id, "url": w.url, "attempts": w.attempts, "reason": w.reason} for w in waiting if w.status == "failed"],
+            "failed_articles": [{"id": w.article_id, "url": w.url, "attempts": w.attempts, "reason": w.reason} for w in waiting if w.status == Status.FAILED],
             "pending_articles": [
                 {"id": w.article_id, "url": w.url, "attempts": w.attempts, "reason": w.reason, "next_attempt": _iso(w.next_attempt if w.next_attempt > now else None)}
                 for w in waiting
-                if w.status == "pending"
+                if w.status == Status.PENDING
             ],
             "host_pauses": [{"host": host, "until": schedule.iso(until)} for host, until in sorted(state.host_pauses(now).items())],
         }

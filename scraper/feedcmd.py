@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 from . import feeds, feedsfile, opml
 from .columns import plural, rows
-from .config import CONTENT_MODES, DEFAULT_ZONE, Config, FeedConfig, HttpConfig
+from .config import DEFAULT_ZONE, Config, FeedConfig, HttpConfig
 from .errors import ConfigError, FeedError
 from .feedpass import FEED_ACCEPT
 from .http import Http
-from .models import Job
+from .models import CONTENT_MODES, ContentMode, Job, Status
 from .state import State
 from .stats import feed_views
 from .urls import CNA_HOSTS, host_of, is_web
@@ -76,12 +76,18 @@ def _refuse_duplicate(config: Config | None, url: str, name: str | None) -> None
             raise ConfigError(f"{name}: {config.path} already has a feed of this name ({feed.url}); give another with --name")
 
 
+def _content_mode(content: str | None) -> ContentMode | None:
+    """``--content``, checked: one of the modes feeds.yaml takes."""
+    if content is not None and content not in CONTENT_MODES:
+        raise ConfigError(f"--content {content!r}: must be one of {', '.join(CONTENT_MODES)}")
+    return content
+
+
 def add(config: Config | None, path: Path, url: str, *, name: str | None, site: str | None, content: str | None) -> list[str]:
     """``feeds add``: check that ``url`` is a feed with items this configuration would take,
     then append it to feeds.yaml at ``path`` (``config`` is None: a new file)."""
     url = url.strip()
-    if content is not None and content not in CONTENT_MODES:
-        raise ConfigError(f"--content {content!r}: must be one of {', '.join(CONTENT_MODES)}")
+    _content_mode(content)
     _refuse_duplicate(config, url, name)
     result = probe(url, config.http if config else HttpConfig(), any_site=site is not None)
     if not result.entries:
@@ -109,12 +115,13 @@ def test(config: Config | None, url: str, *, site: str | None, content: str | No
     """``feeds test``: fetch ``url`` once and say, item by item, what a poll would do; writes
     nothing (no state, no posts). A feed of feeds.yaml is tested with its own settings."""
     url = url.strip()
+    mode = _content_mode(content)
     known_feed = next((f for f in config.feeds if f.url == url), None) if config else None
-    feed = known_feed or FeedConfig("test", url, site, content or ("auto" if site else "page"))
-    if site is not None or content is not None:
-        feed = dataclasses.replace(feed, site=site or feed.site, content=content or feed.content)
+    feed = known_feed or FeedConfig("test", url, site, mode or ("auto" if site else "page"))
+    if site is not None or mode is not None:
+        feed = dataclasses.replace(feed, site=site or feed.site, content=mode or feed.content)
     result = probe(url, config.http if config else HttpConfig(), any_site=feed.site is not None)
-    known: dict[str, str] = {}
+    known: dict[str, Status] = {}
     if config is not None and config.state_path.exists():
         state = State(config.state_path, readonly=True)
         try:

@@ -9,6 +9,7 @@ import logging
 import re
 from datetime import datetime
 
+from .models import Extractor, Status
 from .photos import Photos
 from .postfiles import PostChanged, PostFiles
 from .state import State
@@ -23,10 +24,10 @@ def retry_photos(state: State, files: PostFiles, photos: Photos, now: float, sta
     updated = 0
     for aid in photos.index.due(now, before=started):
         row = state.article(aid)
-        if row is None or row.status in ("skipped", "failed"):
+        if row is None or row.status in (Status.SKIPPED, Status.FAILED):
             photos.index.settled(aid, everything=True)
             continue
-        if row.status != "written" or not row.path:
+        if row.status != Status.WRITTEN or not row.path:
             continue  # not written yet: its photos are mirrored when it is
         current = files.read(row.path)
         if current is None or row.sha is None or hashlib.sha256(current.encode("utf-8")).hexdigest() != row.sha:
@@ -44,7 +45,7 @@ def retry_photos(state: State, files: PostFiles, photos: Photos, now: float, sta
                 photos.index.settled(aid, everything=True)
                 continue
             written = state.written(ids=[aid])
-            extractor = written[0].extractor if written and written[0].extractor else "cna"
+            extractor = written[0].extractor if written and written[0].extractor else Extractor.CNA
             state.record_refreshed(aid, sha=hashlib.sha256(mirrored.body_html.encode("utf-8")).hexdigest(), extractor=extractor, now=now)
             updated += 1
             log.info("photos of %s: %d stored on a later try; %s updated", aid, mirrored.stored, row.path)

@@ -20,7 +20,8 @@ from . import feeds, schedule, skeleton, stats
 from .config import Config, FeedConfig
 from .feedpass import FeedPass, Polled, label
 from .http import Http
-from .models import Job, RunReport
+from .models import Job, RunReport, Status
+from .outcomes import Outcome
 from .photoretry import retry_photos
 from .postfiles import PostFiles
 from .run import client, open_run
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 NO_SITE = "no-jekyll-site"
 
 
-def _save(state: State, feed: FeedConfig, polled: Polled, known: dict[str, str], fresh: list[Job], now: float, config: Config) -> None:
+def _save(state: State, feed: FeedConfig, polled: Polled, known: dict[str, Status], fresh: list[Job], now: float, config: Config) -> None:
     """Remember a feed's new items and its response, in one transaction: the items before
     the ETag, so a crash loses nothing. A feed with nothing new whose state would not
     change (a server without ETags, say) writes nothing, so an idle poll costs no fsync."""
@@ -50,10 +51,10 @@ def _save(state: State, feed: FeedConfig, polled: Polled, known: dict[str, str],
         log.warning("feed %s moved permanently to %s; update %s", label(feed), polled.redirect, config.path)
 
 
-def _corrected(state: State, entries: tuple[Job, ...], known: dict[str, str]) -> dict[str, str]:
+def _corrected(state: State, entries: tuple[Job, ...], known: dict[str, Status]) -> dict[str, str]:
     """Written articles whose title in the feed is no longer the one first seen: a
     correction (CNA re-publishes under the same id, often with （更新）)."""
-    titles = state.titles(aid for aid, status in known.items() if status == "written")
+    titles = state.titles(aid for aid, status in known.items() if status == Status.WRITTEN)
     return {e.article_id: e.title for e in entries if e.title and titles.get(e.article_id, e.title) != e.title}
 
 
@@ -62,17 +63,18 @@ def _rewrite(config: Config, state: State, files: PostFiles, http: Http, correct
     from .refresh import Refresher  # only feeds that ask for it pay for it
 
     done = Refresher(config, state, files, http).run(state.written(ids=list(corrected)))
-    for aid in done.rewritten + done.unchanged + [line.split(":", 1)[0] for line in done.left_alone]:
-        state.set_title(aid, corrected[aid])
-    report.rewritten += len(done.rewritten)
-    for aid in done.rewritten:
-        log.info("updated id=%s title=%s", aid, corrected[aid])
-    for line in done.left_alone:
-        log.warning("update not written: %s", line)
-    for line in done.failed:
-        # Said once: the first version stays, and this correction is not tried again.
-        log.warning("update not written (the first version stays): %s", line)
-        state.set_title(line.split(":", 1)[0], corrected[line.split(":", 1)[0]])
+    for one in done.done:
+        if one.outcome is Outcome.FROM_FEED:
+            continue  # its page is never fetched: the correction waits
+        # Said once: whatever became of it, this correction is not tried again.
+        state.set_title(one.article_id, corrected[one.article_id])
+        if one.outcome is Outcome.REWRITTEN:
+            report.rewritten += 1
+            log.info("updated id=%s title=%s", one.article_id, corrected[one.article_id])
+        elif one.outcome is Outcome.LEFT_ALONE:
+            log.warning("update not written: %s", one)
+        elif one.outcome is Outcome.FAILED:
+            log.warning("update not written (the first version stays): %s", one)
 
 
 def _say_no_site(config: Config, state: State, now: float) -> None:

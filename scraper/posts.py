@@ -1,9 +1,8 @@
 """Article -> Post text and file name, exactly as docs/FORMAT.md specifies (pure).
 
 The layout is the contract with users' Jekyll sites: it reproduces, byte for byte,
-the front matter, comment, link and ``------`` lines of the real posts in
-``corpus/posts/`` (see the seed sample
-``2022-10-07-蒲亭70歲金正恩祝壽 分析：同遭孤立相互取暖.md``).
+the front matter, comment, link and ``------`` lines that docs/FORMAT.md sets out
+(a post is named like ``2022-10-07-蒲亭70歲金正恩祝壽 分析：同遭孤立相互取暖.md``).
 """
 
 from __future__ import annotations

@@ -21,9 +21,10 @@ from datetime import time as day_time
 from . import posts, stopping
 from .archive import latest_responses
 from .config import Config
-from .errors import ConfigError, ExtractError, FetchError, StoreError
+from .errors import ConfigError, FetchError, StoreError
 from .http import Http
-from .models import Article, WrittenRow
+from .models import Article, Extractor, WrittenRow
+from .outcomes import Outcome, refresh_error
 from .photoindex import PhotoIndex
 from .photos import Photos
 from .postfiles import PostChanged, PostFiles
@@ -34,19 +35,57 @@ from .state import State
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Refresh:
+    """What a refresh did to one article: its outcome and why."""
+
+    article_id: str
+    outcome: Outcome
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.article_id}: {self.reason}" if self.reason else self.article_id
+
+
 @dataclass
 class Refreshed:
     """What a refresh did, article by article."""
 
-    rewritten: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    left_alone: list[str] = field(default_factory=list)  # edited by hand, or not known to be ours
-    from_feed: list[str] = field(default_factory=list)  # written from a feed's own text: no page to render
-    failed: list[str] = field(default_factory=list)
+    done: list[Refresh] = field(default_factory=list)
+
+    def add(self, article_id: str, outcome: Outcome, reason: str = "") -> None:
+        self.done.append(Refresh(article_id, outcome, reason))
+
+    def of(self, *outcomes: Outcome) -> list[Refresh]:
+        return [r for r in self.done if r.outcome in outcomes]
+
+    def lines(self, outcome: Outcome) -> list[str]:
+        """``id`` (rewritten, unchanged, from_feed) or ``id: reason`` (left alone, failed), as printed."""
+        return [str(r) for r in self.of(outcome)]
+
+    @property
+    def rewritten(self) -> list[str]:
+        return self.lines(Outcome.REWRITTEN)
+
+    @property
+    def unchanged(self) -> list[str]:
+        return self.lines(Outcome.UNCHANGED)
+
+    @property
+    def left_alone(self) -> list[str]:  # edited by hand, or not known to be ours
+        return self.lines(Outcome.LEFT_ALONE)
+
+    @property
+    def from_feed(self) -> list[str]:  # written from a feed's own text: no page to render
+        return self.lines(Outcome.FROM_FEED)
+
+    @property
+    def failed(self) -> list[str]:
+        return self.lines(Outcome.FAILED)
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.left_alone
+        return not self.of(Outcome.FAILED, Outcome.LEFT_ALONE)
 
 
 def sha(text: str) -> str:
@@ -89,17 +128,18 @@ class Refresher:
                 self.one(row, pages)
             except StoreError:
                 raise
-            except stopping.Stopped:
-                break  # abandoned for the stop: this post stays as it is
-            except (FetchError, ExtractError) as exc:
-                self.done.failed.append(f"{row.job.article_id}: {exc}")
-                log.info("refresh failed id=%s: %s", row.job.article_id, exc)
-            except Exception as exc:  # input nobody planned for: this post's failure, not the command's
-                log.debug("unexpected error refreshing id=%s", row.job.article_id, exc_info=True)
-                self.done.failed.append(f"{row.job.article_id}: unexpected {type(exc).__name__}: {exc}")
+            except Exception as exc:  # any other: this post's failure, not the command's
+                decision = refresh_error(row.job.article_id, exc)
+                if decision.outcome is Outcome.STOPPED:
+                    break  # abandoned for the stop: this post stays as it is
+                if decision.unexpected:
+                    log.debug("unexpected error refreshing id=%s", row.job.article_id, exc_info=exc)
+                else:
+                    log.info("refresh failed id=%s: %s", row.job.article_id, exc)
+                self.done.add(row.job.article_id, decision.outcome, decision.reason)
         return self.done
 
-    def _article(self, row: WrittenRow, pages: dict[str, bytes]) -> tuple[Article, str, str | None]:
+    def _article(self, row: WrittenRow, pages: dict[str, bytes]) -> tuple[Article, Extractor, str | None]:
         job = dataclasses.replace(row.job, timezone=self.config.timezone_for(row.job.source))
         if self.http is None:
             for url in (job.url, row.canonical):
@@ -111,16 +151,16 @@ class Refresher:
 
     def one(self, row: WrittenRow, pages: dict[str, bytes]) -> None:
         aid = row.job.article_id
-        if row.extractor == "feed" or self.config.content_for(row.job.source) == "feed":
+        if row.extractor == Extractor.FEED or self.config.content_for(row.job.source) == "feed":
             # Its text came from the feed item (content: feed); its page is never fetched.
-            self.done.from_feed.append(aid)
+            self.done.add(aid, Outcome.FROM_FEED)
             return
         current = self.files.read(row.path)
         if current is None:
-            self.done.failed.append(f"{aid}: {row.path} is gone")
+            self.done.add(aid, Outcome.FAILED, f"{row.path} is gone")
             return
         if not self.force and (row.sha is None or sha(current) != row.sha):
-            self.done.left_alone.append(f"{aid}: {row.path} is not as this tool last wrote it (edited by hand?); --force rewrites it")
+            self.done.add(aid, Outcome.LEFT_ALONE, f"{row.path} is not as this tool last wrote it (edited by hand?); --force rewrites it")
             return
         article, extractor, _why = self._article(row, pages)
         when = row.job.published or article.published
@@ -128,16 +168,16 @@ class Refresher:
             article = _relinked(article, self.photos, when)
         text = posts.build(article, site=row.job.site or self.config.site, date=row.job.published, author=row.job.author).text
         if text == current:
-            self.done.unchanged.append(aid)
+            self.done.add(aid, Outcome.UNCHANGED)
             self.state.record_refreshed(aid, sha=sha(text), extractor=extractor, now=self.clock())
             return
         try:
             self.files.rewrite(row.path, text, was=None if self.force else current)
         except PostChanged as exc:
-            self.done.left_alone.append(f"{aid}: {exc} (edited by hand while refresh ran?); --force rewrites it")
+            self.done.add(aid, Outcome.LEFT_ALONE, f"{exc} (edited by hand while refresh ran?); --force rewrites it")
             return
         self.state.record_refreshed(aid, sha=sha(text), extractor=extractor, now=self.clock())
-        self.done.rewritten.append(aid)
+        self.done.add(aid, Outcome.REWRITTEN)
         log.info("refreshed id=%s path=%s extractor=%s", aid, row.path, extractor)
 
 
@@ -160,7 +200,7 @@ def choose(state: State, *, ids: list[str], since: date | None, until: date | No
     if not ids and since is None and not fallback:
         raise ConfigError("refresh needs --fallback, --ids ID... or --since DATE")
     start, end = day_bounds(since, until, zone)
-    return state.written(ids=ids, extractor="fallback" if fallback else None, since=start, until=end)
+    return state.written(ids=ids, extractor=Extractor.FALLBACK if fallback else None, since=start, until=end)
 
 
 def refresh(
@@ -186,7 +226,9 @@ def refresh(
             try:
                 rows = choose(state, ids=ids or [], since=since, until=until, fallback=fallback, zone=config.zone)
                 done = Refresher(config, state, files, client, force=force).run(rows)
-                done.failed += [f"{aid}: no written article has this id" for aid in dict.fromkeys(ids or []) if aid not in {r.job.article_id for r in rows}]
+                for aid in dict.fromkeys(ids or []):
+                    if aid not in {r.job.article_id for r in rows}:
+                        done.add(aid, Outcome.FAILED, "no written article has this id")
                 return done
             finally:
                 state.close()

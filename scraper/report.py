@@ -20,9 +20,11 @@ from prometheus_client.registry import Collector
 from . import atomic
 from .errors import ConfigError, ScraperError
 from .models import RunReport
+from .outcomes import EXIT_MEANINGS
 from .schedule import iso
 
 SUMMARY_VERSION = 1
+EXIT_DOC = ", ".join(f"{int(code)} {meaning.split(' (')[0]}" for code, meaning in EXIT_MEANINGS.items())
 
 
 def summary(command: str, report: RunReport, exit_status: int) -> dict[str, Any]:
@@ -131,7 +133,7 @@ class _Snapshot(Collector):
             ("last_run_feeds_failed", "Feeds that failed in the last run", r.feeds_failed),
             ("last_run_timestamp_seconds", "When the last run ended, in seconds since the epoch", r.finished),
             ("last_run_duration_seconds", "How long the last run took", max(0.0, r.finished - r.started)),
-            ("last_run_exit_status", "The last run's exit status (0 all good, 1 items failed, 2 configuration, 4 output or state unusable, 130 interrupted)", self.exit_status),
+            ("last_run_exit_status", f"The last run's exit status ({EXIT_DOC})", self.exit_status),
         )
         for name, doc, reading in last_run:
             gauge = GaugeMetricFamily(f"scraper_{name}", doc, labels=labels)

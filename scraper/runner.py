@@ -1,10 +1,11 @@
 """The imperative shell shared by poll and backfill: from a job to a written post.
 
-This is the one place that catches per-item errors, and it catches everything: a
-ScraperError, or any other exception, raised for one article is recorded as that
-article's outcome (an unexpected one with its traceback at debug level and one error
-line), counts toward ``max_attempts`` like any failure, and the run goes on. Only a
-StoreError (the output or the state is unusable) ends a run.
+A ScraperError, or any other exception, raised for one article becomes that article's
+outcome (``outcomes.after_error`` decides which; an unexpected one is logged with its
+traceback at debug level and one error line), counts toward ``max_attempts`` like any
+failure, and the run goes on. Only a StoreError (the output or the state is unusable)
+ends a run. Every outcome ``finish`` returns is an ``outcomes.Outcome``: written, known,
+not-wanted, skipped, failed, gave-up, deferred, miss or stopped.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from . import page, posts, schedule, stopping
+from . import outcomes, page, posts, schedule, stopping
 from .config import Config
-from .errors import ExtractError, FetchError, NotAnArticle, OffSite, Refused, RetryLater, RobotsDenied, StoreError
+from .errors import ExtractError, NotAnArticle, OffSite, RetryLater, StoreError
 from .http import Http
-from .models import Article, Job, Post, Rules, RunReport
+from .models import Article, Extractor, Job, Post, Rules, RunReport, Status
+from .outcomes import Decision, Outcome
 from .photoindex import PhotoIndex
 from .photos import Photos
 from .postfiles import PostFiles
@@ -42,8 +44,8 @@ class Fetched:
     job: Job
     article: Article
     post: Post
-    extractor: str  # "cna", "fallback", "generic", "rules" or "feed"
-    why: str | None = None  # for "fallback": what the CNA extractor lacked
+    extractor: Extractor
+    why: str | None = None  # for FALLBACK: what the CNA extractor lacked
     photos_mirrored: int = 0
     photos_failed: int = 0
 
@@ -53,7 +55,7 @@ def allowed_hosts(url: str, config: Config) -> frozenset[str]:
     return frozenset(CNA_HOSTS | {host_of(url)} | {host_of(f.url) for f in config.feeds} | {host_of(config.backfill.base)})
 
 
-def fetch_article(http: Http, robots: Robots, job: Job, hosts: frozenset[str], rules: Rules | None = None) -> tuple[Article, str, str | None]:
+def fetch_article(http: Http, robots: Robots, job: Job, hosts: frozenset[str], rules: Rules | None = None) -> tuple[Article, Extractor, str | None]:
     """The page of ``job``, extracted: by CNA's extractor (or its fallback) for CNA feeds and
     backfills, by the first site that claims the page for feeds with their own site."""
     robots.check(job.url)
@@ -66,7 +68,7 @@ def fetch_article(http: Http, robots: Robots, job: Job, hosts: frozenset[str], r
     return extract_page(job, response.url, response.content, response.charset, rules)
 
 
-def extract_page(job: Job, url: str, data: bytes, charset: str | None, rules: Rules | None = None) -> tuple[Article, str, str | None]:
+def extract_page(job: Job, url: str, data: bytes, charset: str | None, rules: Rules | None = None) -> tuple[Article, Extractor, str | None]:
     """The article in page bytes fetched (or archived) for ``job``, which extractor found it,
     and, when CNA's fallback did, what CNA's own extractor lacked. ``rules``: the feed's own
     ``rules:``; a page of another site without them gets the set shipped for its host."""
@@ -77,9 +79,9 @@ def extract_page(job: Job, url: str, data: bytes, charset: str | None, rules: Ru
         if chosen is not None:
             if job.timezone is not None:  # the feed's own zone before the one shipped with the rules
                 chosen = dataclasses.replace(chosen, timezone=job.timezone)
-            article, extractor = site_rules.extract(data, url, charset, chosen, general), "rules"
+            article, extractor = site_rules.extract(data, url, charset, chosen, general), Extractor.RULES
         else:
-            article, extractor = general(data, url, charset), "generic"
+            article, extractor = general(data, url, charset), Extractor.GENERIC
         # Other sites: the post links the item's own link, as the mirror did (query kept).
         return dataclasses.replace(article, article_id=job.article_id, url=job.url), extractor, None
     if rules is not None:
@@ -90,10 +92,10 @@ def extract_page(job: Job, url: str, data: bytes, charset: str | None, rules: Ru
         else:
             trouble = fallback.implausible(ruled)
             if trouble is None:
-                return ruled, "rules", None
+                return ruled, Extractor.RULES, None
             log.info("rules-failed url=%s: the feed's rules found %s", url, trouble)
     article, why = fallback.cna_or_fallback(data, url, charset)
-    extractor = "cna" if why is None else "fallback"
+    extractor = Extractor.CNA if why is None else Extractor.FALLBACK
     if article.article_id != job.article_id:
         log.info("id-changed url=%s canonical=%s", job.url, article.url)
     return article, extractor, why
@@ -104,7 +106,7 @@ def fetch_one(http: Http, robots: Robots, job: Job, site: str, hosts: frozenset[
     ``photos``, its photos are stored locally first. Writes no post."""
     why = None
     if job.content is not None:
-        article, extractor = generic.from_feed(job.article_id, job.url, job.title, job.content, job.published), "feed"
+        article, extractor = generic.from_feed(job.article_id, job.url, job.title, job.content, job.published), Extractor.FEED
     else:
         article, extractor, why = fetch_article(http, robots, job, hosts, rules)
     mirrored = None
@@ -128,7 +130,7 @@ def write_post(state: State, files: PostFiles, job: Job, fetched: Fetched, now: 
     post = fetched.post
     with state.transaction():
         row = state.article(post.article_id)
-        if row is not None and row.status == "written":
+        if row is not None and row.status == Status.WRITTEN:
             return None
         name = files.existing(post)
         if name is not None:
@@ -183,7 +185,7 @@ class Runner:
         if self._photos is not None:
             self._photos.index.close()
 
-    def run(self, jobs: Iterable[Job], on_done: Callable[[Job, str], None] | None = None) -> None:
+    def run(self, jobs: Iterable[Job], on_done: Callable[[Job, Outcome], None] | None = None) -> None:
         """Fetch jobs concurrently (at most ``max_connections`` in flight, ``max_per_host`` to one
         host: the client's limiter holds the rest), write results in this thread."""
         ordered = by_host_in_turn(jobs, lambda job: job.url)
@@ -216,96 +218,92 @@ class Runner:
                     if on_done:
                         on_done(job, outcome)
 
-    def finish(self, job: Job, future: Future[Fetched]) -> str:
-        """Record one job's result; returns written | skipped | failed | gave-up | deferred | miss | known."""
+    def finish(self, job: Job, future: Future[Fetched]) -> Outcome:
+        """Record one job's result: the decision ``outcomes`` makes of it, applied."""
         try:
-            return self._record(job, future.result())
+            fetched = future.result()
         except StoreError:
             raise  # the output or the state is unusable: the run ends, the article stays pending
-        except stopping.Stopped:
+        except Exception as exc:
+            return self._apply(job, outcomes.after_error(job, exc), exc)
+        return self._record(job, fetched)
+
+    def _apply(self, job: Job, decision: Decision, exc: Exception) -> Outcome:
+        """A failed fetch's decision, recorded and said."""
+        outcome, reason = decision.outcome, decision.reason
+        if outcome is Outcome.STOPPED:
             log.info("stopped id=%s url=%s: left for the next run", job.article_id, job.url)
-            return "stopped"  # no attempt counted: the page was not refused, the run ended
-        except RetryLater as exc:
+        elif outcome is Outcome.DEFERRED:
             return self._deferred(job, exc)
-        except Refused as exc:  # an address outside content must not reach: said once, never retried
-            log.warning("refused id=%s url=%s: %s", job.article_id, job.url, exc.reason)
-            return self._skipped(job, f"refused: {exc.reason}")
-        except (RobotsDenied, OffSite, NotAnArticle, FetchError) as exc:
-            return self._unfetched(job, exc)
-        except ExtractError as exc:
-            return self._failed(job, str(exc))
-        except Exception as exc:  # a bug, or input nobody planned for: this article's failure, not the run's
-            log.debug("unexpected error for id=%s url=%s", job.article_id, job.url, exc_info=True)
+        elif decision.unexpected:  # a bug, or input nobody planned for: this article's failure, not the run's
+            log.debug("unexpected error for id=%s url=%s", job.article_id, job.url, exc_info=exc)
             log.error("article %s (%s): unexpected %s: %s", job.article_id, job.url, type(exc).__name__, exc)
-            return self._failed(job, f"{job.url}: unexpected {type(exc).__name__}: {exc}")
+        elif decision.refused:  # an address outside content must not reach: said once, never retried
+            log.warning("refused id=%s url=%s: %s", job.article_id, job.url, reason.removeprefix("refused: "))
+        if decision.robots_host is not None:
+            self.robots_denied[decision.robots_host] = self.robots_denied.get(decision.robots_host, 0) + 1
+        if outcome is Outcome.SKIPPED:
+            return self._skipped(job, reason)
+        if outcome is Outcome.FAILED:
+            return self._failed(job, reason)
+        return outcome
 
-    def _unfetched(self, job: Job, exc: FetchError | NotAnArticle) -> str:
-        if job.walk and (isinstance(exc, NotAnArticle) or (isinstance(exc, FetchError) and exc.gone and not isinstance(exc, OffSite))):
-            return "miss"  # nothing recorded: the walk's finished day remembers it
-        if isinstance(exc, RobotsDenied):
-            host = host_of(job.url)
-            self.robots_denied[host] = self.robots_denied.get(host, 0) + 1
-        elif not isinstance(exc, OffSite):
-            # An address a feed (or a list) names that shows no article now (CNA's not-found
-            # page, a maintenance page served as 200) may show it later: tried again on its
-            # backoff and reported after max_attempts, never dropped without a word.
-            return self._failed(job, str(exc))
-        return self._skipped(job, exc.reason)
-
-    def _record(self, job: Job, fetched: Fetched) -> str:
+    def _record(self, job: Job, fetched: Fetched) -> Outcome:
         now = self.now()
         article = fetched.article
-        if self.keep is not None and not self.keep(article):
+        decision = outcomes.after_fetch(article, wanted=self.keep is None or self.keep(article), include_truncated=self.include_truncated)
+        if decision.outcome is Outcome.NOT_WANTED:
             log.info("not-wanted id=%s url=%s", article.article_id, article.url)
-            return "not-wanted"
+            return decision.outcome
         self.report.photos_mirrored += fetched.photos_mirrored
         self.report.photos_failed += fetched.photos_failed
-        if article.truncated and not self.include_truncated:
-            return self._skipped(job, "truncated by CNA (已過查詢時效)")
+        if decision.outcome is Outcome.SKIPPED:
+            return self._skipped(job, decision.reason)
         if article.article_id != job.article_id:
             alias = self.state.article(article.article_id)
             self.state.record_skip(job, f"same article as {article.article_id}", now)
-            if alias is not None and alias.status == "written":
-                return "known"
+            if alias is not None and alias.status == Status.WRITTEN:
+                return Outcome.KNOWN
         path = write_post(self.state, self.files, job, fetched, now)
         if path is None:
-            return "known"
+            return Outcome.KNOWN
         self.report.written += 1
         log.info("written id=%s path=%s extractor=%s", article.article_id, path, fetched.extractor)
-        if fetched.extractor == "fallback":
+        if fetched.extractor == Extractor.FALLBACK:
             self.report.fallback += 1
             log.warning("fallback id=%s url=%s path=%s: CNA's extractor: %s; written by the fallback extractor", article.article_id, job.url, path, fetched.why)
-        return "written"
+        return Outcome.WRITTEN
 
-    def _skipped(self, job: Job, reason: str) -> str:
+    def _skipped(self, job: Job, reason: str) -> Outcome:
         self.state.record_skip(job, reason, self.now())
         self.report.skipped += 1
         log.info("skipped id=%s url=%s reason=%s", job.article_id, job.url, reason)
-        return "skipped"
+        return Outcome.SKIPPED
 
-    def _deferred(self, job: Job, exc: RetryLater) -> str:
+    def _deferred(self, job: Job, exc: Exception) -> Outcome:
         """The host asked for a pause: not the article's fault, no attempt counted, unless
         the pauses have lasted longer than any pause we honour."""
         decision = self.state.record_deferral(job, self.now(), self.config.policy)
         if decision.counts_as_failure:
             return self._failed(job, f"{exc}; the host has kept asking us to wait")
         self.report.deferred += 1
-        self.unfinished.append(f"{job.url}: {exc.reason}; tried again on a later run")
-        log.info("deferred id=%s reason=%s", job.article_id, exc.reason)
-        return "deferred"
+        reason = exc.reason if isinstance(exc, RetryLater) else str(exc)
+        self.unfinished.append(f"{job.url}: {reason}; tried again on a later run")
+        log.info("deferred id=%s reason=%s", job.article_id, reason)
+        return Outcome.DEFERRED
 
-    def _failed(self, job: Job, reason: str) -> str:
+    def _failed(self, job: Job, reason: str) -> Outcome:
         attempt = self.state.record_failure(job, reason, self.now(), self.config.policy)
         if attempt is None:
-            return "known"
+            return Outcome.KNOWN
         self.report.failed += 1
         if attempt.final:
             self.report.gave_up.append(f"{job.url}: gave up after {attempt.attempts} attempts: {reason}")
             log.error("gave up on id=%s after %d attempts: %s", job.article_id, attempt.attempts, reason)
-            return "gave-up"
+            return Outcome.GAVE_UP
         self.unfinished.append(reason if reason.startswith(job.url) else f"{job.url}: {reason}")
         log.info("failed id=%s (will retry) reason=%s", job.article_id, reason)
-        return "failed"
+        return Outcome.FAILED
 
     def report_robots(self) -> None:
         """One error line per site whose robots.txt kept articles out this run."""

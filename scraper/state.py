@@ -16,10 +16,11 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from . import schedule
 from .errors import StoreError
-from .models import ArticleRow, FeedRow, Job, WrittenRow
+from .models import ArticleRow, Extractor, FeedRow, Job, Status, WrittenRow
 from .schema import V1, V1_LATE_COLUMNS, V2, V3, V4, VERSION, WAITS
 
 _JOB_COLUMNS = "id, url, source, title, published, site, author, content, guid, attempts"
@@ -171,16 +172,16 @@ class State:
 
     def article(self, article_id: str) -> ArticleRow | None:
         row = self.execute("SELECT id, url, status, reason, attempts, path, deferred_since, sha FROM articles WHERE id = ?", (article_id,)).fetchone()
-        return ArticleRow(*row) if row else None
+        return _article_row(row) if row else None
 
-    def known(self, ids: Iterable[str]) -> dict[str, str]:
+    def known(self, ids: Iterable[str]) -> dict[str, Status]:
         """Status of each id that the state holds."""
         wanted = list(dict.fromkeys(ids))
-        out: dict[str, str] = {}
+        out: dict[str, Status] = {}
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            out.update(self.execute(f"SELECT id, status FROM articles WHERE id IN ({marks})", chunk).fetchall())
+            out.update((aid, Status(status)) for aid, status in self.execute(f"SELECT id, status FROM articles WHERE id IN ({marks})", chunk).fetchall())
         return out
 
     def remember(self, jobs: Iterable[Job], now: float) -> int:
@@ -230,12 +231,12 @@ class State:
         with self.transaction():
             self.remember([job], now)
             row = self.article(job.article_id)
-            if row is None or row.status == "written":
+            if row is None or row.status == Status.WRITTEN:
                 return None
             attempt = schedule.after_failure(row.attempts, now, policy)
             self.execute(
                 "UPDATE articles SET attempts = ?, reason = ?, status = ?, next_attempt = ?, deferred_since = NULL, changed = ? WHERE id = ?",
-                (attempt.attempts, reason, "failed" if attempt.final else "pending", attempt.next_attempt, now, job.article_id),
+                (attempt.attempts, reason, Status.FAILED if attempt.final else Status.PENDING, attempt.next_attempt, now, job.article_id),
             )
             return attempt
 
@@ -253,7 +254,7 @@ class State:
             self.remember([job], now)
             self.execute("UPDATE articles SET status = 'skipped', reason = ?, changed = ? WHERE id = ? AND status != 'written'", (reason, now, job.article_id))
 
-    def record_written(self, job: Job, *, url: str, path: str, sha: str | None, extractor: str, now: float) -> None:
+    def record_written(self, job: Job, *, url: str, path: str, sha: str | None, extractor: Extractor, now: float) -> None:
         """Mark an article written (inside the caller's transaction, with the file in place)."""
         self.execute(
             "INSERT INTO articles (id, url, status, path, canonical, first_seen, changed, source, sha, extractor) VALUES (?, ?, 'written', ?, ?, ?, ?, ?, ?, ?) "
@@ -262,7 +263,7 @@ class State:
             (job.article_id, job.url, path, url, now, now, job.source, sha, extractor),
         )
 
-    def written(self, *, ids: Sequence[str] = (), extractor: str | None = None, since: str | None = None, until: str | None = None) -> list[WrittenRow]:
+    def written(self, *, ids: Sequence[str] = (), extractor: Extractor | None = None, since: str | None = None, until: str | None = None) -> list[WrittenRow]:
         """Written articles, chosen by id, by the extractor that wrote them, or by time: ``since``
         (included) and ``until`` (excluded) are UTC instants, ``YYYY-MM-DD HH:MM:SS``."""
         when = "coalesce(datetime(published), datetime(first_seen, 'unixepoch'))"
@@ -272,9 +273,9 @@ class State:
                 where.append(sql)
                 params += value if isinstance(value, list) else [value]
         rows = self.execute(f"SELECT {_JOB_COLUMNS}, canonical, path, sha, extractor FROM articles WHERE {' AND '.join(where)} ORDER BY id", params).fetchall()
-        return [WrittenRow(_job(r), r[10], str(r[11]), r[12], r[13]) for r in rows]
+        return [WrittenRow(_job(r), r[10], str(r[11]), r[12], Extractor(r[13]) if r[13] else None) for r in rows]
 
-    def record_refreshed(self, article_id: str, *, sha: str, extractor: str, now: float) -> None:
+    def record_refreshed(self, article_id: str, *, sha: str, extractor: Extractor, now: float) -> None:
         self.execute("UPDATE articles SET sha = ?, extractor = ?, changed = ? WHERE id = ?", (sha, extractor, now, article_id))
 
     def set_title(self, article_id: str, title: str) -> None:
@@ -296,7 +297,7 @@ class State:
 
     def failed(self, limit: int = 20) -> list[ArticleRow]:
         rows = self.execute("SELECT id, url, status, reason, attempts, path, deferred_since, sha FROM articles WHERE status = 'failed' ORDER BY changed DESC LIMIT ?", (limit,))
-        return [ArticleRow(*r) for r in rows.fetchall()]
+        return [_article_row(r) for r in rows.fetchall()]
 
     def is_empty(self) -> bool:
         return self.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
@@ -384,3 +385,7 @@ class State:
 
     def finish_day(self, day: str, now: float) -> None:
         self.execute("INSERT INTO days (day, finished) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET finished = excluded.finished", (day, now))
+
+
+def _article_row(row: tuple[Any, ...]) -> ArticleRow:
+    return ArticleRow(row[0], row[1], Status(row[2]), *row[3:])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from . import schedule
 from .config import FeedConfig
-from .models import RunReport
+from .models import RunReport, Status
 from .state import State
 
 
@@ -68,7 +68,7 @@ def mark_seen(state: State, urls: Iterable[str], now: float) -> None:
 class Waiting:
     article_id: str
     url: str
-    status: str
+    status: Status
     attempts: int
     reason: str | None
     next_attempt: float
@@ -80,7 +80,7 @@ def waiting(state: State, limit: int = 50) -> list[Waiting]:
         "SELECT id, url, status, attempts, reason, next_attempt FROM articles WHERE status IN ('pending', 'failed') ORDER BY status = 'pending', changed DESC LIMIT ?",
         (limit,),
     ).fetchall()
-    return [Waiting(str(r[0]), str(r[1]), str(r[2]), int(r[3] or 0), r[4], float(r[5] or 0)) for r in rows]
+    return [Waiting(str(r[0]), str(r[1]), Status(r[2]), int(r[3] or 0), r[4], float(r[5] or 0)) for r in rows]
 
 
 # The counters kept across runs: name -> the RunReport figure it adds up.
