@@ -24,11 +24,9 @@ from .errors import ConfigError, FetchError
 from .http import Http
 from .models import Job, RunReport, Status
 from .outcomes import Outcome
-from .postfiles import PostFiles
 from .progress import DAY_SERIALS, Progress
-from .run import client, open_run
+from .run import Run, opened
 from .runner import Runner
-from .state import State
 from .urls import TAIPEI, cna_page, id_day, id_in_path, section_of
 
 log = logging.getLogger(__name__)
@@ -93,27 +91,23 @@ def read_urls(source: str) -> list[str]:
 class Backfill:
     def __init__(
         self,
-        config: Config,
-        state: State,
-        files: PostFiles,
-        http: Http,
-        report: RunReport,
+        ctx: Run,
         *,
         categories: tuple[str, ...],
         include_truncated: bool,
-        dry_run: bool,
         max_misses: int,
         out: Callable[[str], None],
         progress: Callable[[Progress, RunReport], None],
     ) -> None:
-        self.config = config
-        self.state = state
+        self.ctx = ctx
+        self.config = ctx.config
+        self.state = ctx.state
         self.categories = categories
-        self.dry_run = dry_run
+        self.dry_run = ctx.dry_run
         self.max_misses = max_misses
         self.out = out
         self.show = progress
-        self.runner = Runner(config, state, files, http, report, include_truncated=include_truncated, now=time.time)
+        self.runner = Runner(ctx, include_truncated=include_truncated)
         if categories:  # a walked id's section is known only from its page
             self.runner.keep = lambda article: wanted(article.url, categories)
         self.progress = Progress(0, "urls", started=time.time())
@@ -123,7 +117,7 @@ class Backfill:
 
     def _tick(self, job: Job, outcome: Outcome) -> None:
         self.progress.fetched += 1
-        self.show(self.progress, self.runner.report)
+        self.show(self.progress, self.ctx.report)
 
     def run_urls(self, urls: list[str]) -> None:
         """Given URLs (list or sitemaps): every one not written yet."""
@@ -158,7 +152,7 @@ class Backfill:
         plan = [d for d in days(since, until) if not self.state.day_finished(d.strftime("%Y%m%d"))]
         self.progress = Progress(len(plan), "days", started=time.time())
         for day in plan:
-            if self.runner.stop:
+            if self.ctx.stop:
                 break
             stamp = day.strftime("%Y%m%d")
             if self.dry_run:
@@ -167,12 +161,12 @@ class Backfill:
             walked = [self.walk_range(stamp, lo, hi) for lo, hi in SERIAL_RANGES]  # both ranges, always
             complete = all(walked)
             # A day walked for some sections only is not done: the others are still to fetch.
-            if complete and not self.runner.stop and not self.categories:
+            if complete and not self.ctx.stop and not self.categories:
                 self.state.finish_day(stamp, time.time())
                 log.info("day-finished day=%s", stamp)
             self.progress.done_units += 1
             self.progress.partial = 0.0
-            self.show(self.progress, self.runner.report)
+            self.show(self.progress, self.ctx.report)
 
     def walk_range(self, stamp: str, lo: int, hi: int) -> bool:
         """Serials lo..hi of one day, in batches, until max_misses in a row. True when the range
@@ -181,7 +175,7 @@ class Backfill:
         serial = lo
         batch = max(self.config.http.max_per_host * 2, 4)
         pending_failures = False
-        while serial <= hi and misses < self.max_misses and not self.runner.stop:
+        while serial <= hi and misses < self.max_misses and not self.ctx.stop:
             serials = list(range(serial, min(serial + batch, hi + 1)))
             serial += len(serials)
             ids = [f"{stamp}{s:04d}" for s in serials]
@@ -196,7 +190,7 @@ class Backfill:
             self.runner.run(jobs, record)
             if lo == 1:  # how far into the day, for the estimate (the second range is mostly misses)
                 self.progress.partial = (serial - lo) / DAY_SERIALS
-                self.show(self.progress, self.runner.report)
+                self.show(self.progress, self.ctx.report)
             for i in ids:
                 outcome = done.get(i, Outcome.STOPPED)
                 if outcome is Outcome.MISS:
@@ -204,7 +198,7 @@ class Backfill:
                 else:
                     misses = 0
                     pending_failures = pending_failures or outcome in (Outcome.FAILED, Outcome.DEFERRED, Outcome.STOPPED)
-        return not self.runner.stop and not pending_failures
+        return not self.ctx.stop and not pending_failures
 
 
 def _window(since: date | None, until: date | None, urls: str | None, max_misses: int | None = None, zone: tzinfo = TAIPEI) -> date:
@@ -244,48 +238,41 @@ def backfill(
     url_list = read_urls(urls) if urls else []
     report = report if report is not None else RunReport()
     show = progress or (lambda p, r: None)
-    with client(config, http, report, dry_run=dry_run) as http, open_run(config, "backfill", dry_run=dry_run, now=time.time()) as (state, files):
+    with opened(config, "backfill", dry_run=dry_run, http=http, report=report) as run:
+        assert run.http is not None
         if not dry_run:
-            state.clamp_waits(time.time(), config.policy)
-        http.restore_pauses(state.host_pauses(time.time()))
+            run.state.clamp_waits(time.time(), config.policy)
+        run.http.restore_pauses(run.state.host_pauses(time.time()))
         job = Backfill(
-            config,
-            state,
-            files,
-            http,
-            report,
+            run,
             categories=tuple(c.lower() for c in categories),
             include_truncated=include_truncated,
-            dry_run=dry_run,
             max_misses=max_misses or config.backfill.max_misses,
             out=out,
             progress=show,
         )
         _run(job, url_list, since, until, use_sitemaps)
         if not dry_run:
-            state.save_host_pauses(http.pauses())
-            report.per_host.update({host: (n, size) for host, (n, size) in http.per_host.items()})  # the counts so far, for the totals
-            stats.add_totals(state, report, "backfill")
-        report.state_counts = state.counts()
-        report.totals = stats.totals(state, "backfill")
-    return report
+            run.state.save_host_pauses(run.http.pauses())
+            run.report.per_host.update({host: (n, size) for host, (n, size) in run.http.per_host.items()})  # the counts so far, for the totals
+            stats.add_totals(run.state, run.report, "backfill")
+        run.report.state_counts = run.state.counts()
+        run.report.totals = stats.totals(run.state, "backfill")
+    return run.report
 
 
 def _run(job: Backfill, url_list: list[str], since: date | None, until: date, use_sitemaps: bool) -> None:
-    with job.runner.stop.installed():
-        try:
-            if url_list:
-                job.run_urls(url_list)
-            if since is not None:
-                if use_sitemaps:
-                    job.sitemaps(since, until)
-                job.walk(since, until)
-        finally:
-            job.runner.close()
+    with job.ctx.stop.installed():
+        if url_list:
+            job.run_urls(url_list)
+        if since is not None:
+            if use_sitemaps:
+                job.sitemaps(since, until)
+            job.walk(since, until)
     job.runner.report_robots()
     job.runner.report_fallback()
     # A one-off command says each article it could not write (cron's poll retries quietly):
     # the article stays pending in the state, with its reason, for `status` and the next run.
     for line in job.runner.unfinished:
-        job.runner.report.errors.append(f"backfill: {line}")
-        log.error("%s", job.runner.report.errors[-1])
+        job.ctx.report.errors.append(f"backfill: {line}")
+        log.error("%s", job.ctx.report.errors[-1])

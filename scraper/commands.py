@@ -18,9 +18,9 @@ from .config import Config, HttpConfig
 from .errors import ConfigError, ExtractError, FetchError, NotAnArticle
 from .http import Http
 from .models import Job, Status
-from .postfiles import PostFiles, read_head
+from .postfiles import read_head
 from .robots import Robots
-from .run import reindex
+from .run import opened, reindex
 from .runner import HTML_ACCEPT, extract_page
 from .sites import cna, fallback, pagemeta
 from .state import State
@@ -102,13 +102,8 @@ def fetch_post(
 
 def rebuild(config: Config) -> tuple[int, list[str]]:
     """``scraper reindex``: record the posts already in ``<output>/_posts`` as written."""
-    files = PostFiles(config.output)
-    with files.lock("poll"):
-        state = State(config.state_path)
-        try:
-            return reindex(state, files, time.time())
-        finally:
-            state.close()
+    with opened(config, "reindex", network=False) as run:
+        return reindex(run.state, run.files, run.clock())
 
 
 STATUSES = (Status.WRITTEN, Status.PENDING, Status.FAILED, Status.SKIPPED)
@@ -150,8 +145,8 @@ def status_data(config: Config, now: float) -> dict[str, Any]:
     """What the state holds, as plain values (``scraper status --json``): articles by status,
     every feed with its last success and next check, the articles pending or given up on
     with their last reason, hosts that asked us to wait. Times are UTC (``…Z``)."""
-    state = State(config.state_path, readonly=True)
-    try:
+    with opened(config, "status", network=False) as run:
+        state = run.state
         counts = state.counts()
         waiting = stats.waiting(state)
         return {
@@ -168,8 +163,6 @@ def status_data(config: Config, now: float) -> dict[str, Any]:
             ],
             "host_pauses": [{"host": host, "until": schedule.iso(until)} for host, until in sorted(state.host_pauses(now).items())],
         }
-    finally:
-        state.close()
 
 
 def _local(iso: str | None, zone: tzinfo, default: str = "-") -> str:

@@ -20,7 +20,7 @@ from .errors import ConfigError, FeedError
 from .feedpass import FEED_ACCEPT
 from .http import Http
 from .models import CONTENT_MODES, ContentMode, Job, Status
-from .state import State
+from .run import opened
 from .stats import feed_views
 from .urls import CNA_HOSTS, host_of, is_web
 
@@ -36,11 +36,8 @@ def when(stamp: float | None, zone: tzinfo) -> str:
 
 def listing(config: Config, now: float) -> list[str]:
     """``feeds list``: every feed, its last success, next check, items seen and written, state."""
-    state = State(config.state_path, readonly=True)
-    try:
-        views = feed_views(state, config.feeds, now)
-    finally:
-        state.close()
+    with opened(config, "status", network=False) as run:
+        views = feed_views(run.state, config.feeds, now)
     table = [["name", "state", f"last success ({config.timezone})", "next check", "seen", "written", "url"]]
     for v in views:
         nxt = "never (gone)" if v.gone else when(v.next_check, config.zone) if v.next_check else "next run"
@@ -123,11 +120,8 @@ def test(config: Config | None, url: str, *, site: str | None, content: str | No
     result = probe(url, config.http if config else HttpConfig(), any_site=feed.site is not None)
     known: dict[str, Status] = {}
     if config is not None and config.state_path.exists():
-        state = State(config.state_path, readonly=True)
-        try:
-            known = state.known(e.article_id for e in result.entries)
-        finally:
-            state.close()
+        with opened(config, "status", network=False) as run:
+            known = run.state.known(e.article_id for e in result.entries)
     where = f"in {config.path} as {known_feed.name}" if known_feed and config else "not in feeds.yaml"
     zone = ZoneInfo(config.timezone if config else DEFAULT_ZONE)  # the site's zone, as status prints times
     lines = [f"{result.title or url}: {plural(len(result.entries), 'item')} to take, {len(result.skipped)} not ({where}; times in {zone.key})"]

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from . import feeds, schedule, stopping
-from .config import Config, FeedConfig
+from .config import FeedConfig
 from .errors import FeedError, FetchError, StoreError
 from .http import Http, Response
-from .models import FeedRow, Job, RunReport
-from .state import State
+from .models import FeedRow, Job
+from .run import Run
 from .urls import by_host_in_turn
 
 log = logging.getLogger(__name__)
@@ -91,19 +91,17 @@ def download(http: Http, due: Due, now: datetime) -> tuple[Response, feeds.FeedR
 class FeedPass:
     """The feeds stage of one run; see the module's docstring."""
 
-    def __init__(self, config: Config, state: State, http: Http, report: RunReport, *, dry_run: bool, interactive: bool, out: Callable[[str], None]) -> None:
-        self.config = config
-        self.state = state
-        self.http = http
-        self.report = report
-        self.dry_run = dry_run
+    def __init__(self, ctx: Run, *, interactive: bool, out: Callable[[str], None]) -> None:
+        assert ctx.http is not None, "a feed pass fetches"
+        self.ctx = ctx
+        self.http = ctx.http
         self.interactive = interactive
         self.out = out
         self.failed: list[Failed] = []
 
     def skip_reason(self, row: FeedRow, stamp: float) -> str | None:
         """Why a feed is not polled this run, or None when it is due."""
-        until = schedule.within(row.next_attempt, stamp, schedule.feed_interval(row.failures, self.config.policy))
+        until = schedule.within(row.next_attempt, stamp, schedule.feed_interval(row.failures, self.ctx.config.policy))
         wait = schedule.feed_wait(row.gone, until, stamp)
         if wait == "gone":
             return "gone (HTTP 410)"
@@ -114,12 +112,12 @@ class FeedPass:
     def due(self, stamp: float) -> list[Due]:
         """The feeds to poll now; the others are said (on stdout too in a dry run) and passed over."""
         due = []
-        for feed in self.config.feeds:
-            row = self.state.feed(feed.url)
+        for feed in self.ctx.config.feeds:
+            row = self.ctx.state.feed(feed.url)
             why = self.skip_reason(row, stamp)
             if why is not None:
                 log.info("feed-skipped feed=%s: %s", label(feed), why)
-                if self.dry_run:
+                if self.ctx.dry_run:
                     self.out(f"skipped feed {label(feed)}: {why}")
                 continue
             url = row.redirect if row.redirect and schedule.follow_redirect(row.redirect, row.redirect_seen) else feed.url
@@ -129,7 +127,7 @@ class FeedPass:
     def polled(self, now: datetime) -> Iterator[tuple[FeedConfig, Polled]]:
         """Each due feed that brought entries, in the order of feeds.yaml."""
         due = self.due(now.timestamp())
-        with ThreadPoolExecutor(max_workers=max(1, min(len(due), self.config.http.max_connections)), thread_name_prefix="feed") as pool:
+        with ThreadPoolExecutor(max_workers=max(1, min(len(due), self.ctx.config.http.max_connections)), thread_name_prefix="feed") as pool:
             started = {id(d): pool.submit(download, self.http, d, now) for d in by_host_in_turn(due, lambda d: d.url)}
         for d in due:
             future = started[id(d)]
@@ -140,7 +138,7 @@ class FeedPass:
     def take(self, due: Due, future: Future[tuple[Response, feeds.FeedResult | None]], stamp: float) -> Polled | None:
         """One feed's outcome, recorded: its entries, or None when it failed or had nothing new."""
         feed, row = due.feed, due.row
-        self.report.feeds_polled += 1
+        self.ctx.report.feeds_polled += 1
         try:
             response, result = future.result()
         except stopping.Stopped:
@@ -155,9 +153,9 @@ class FeedPass:
             self._failed(feed, stamp, FeedError(feed.url, f"unexpected {type(exc).__name__}: {exc}"))
             return None
         if result is None:
-            if not self.dry_run:
-                self.state.feed_ok(feed.url, response.etag or row.etag, response.last_modified or row.last_modified, row.redirect, stamp)
-            self.report.unchanged += 1
+            if not self.ctx.dry_run:
+                self.ctx.state.feed_ok(feed.url, response.etag or row.etag, response.last_modified or row.last_modified, row.redirect, stamp)
+            self.ctx.report.unchanged += 1
             return None
         if result.warning:
             log.warning("feed %s: %s", label(feed), result.warning)
@@ -167,19 +165,19 @@ class FeedPass:
         return Polled(result.entries, response.etag, response.last_modified, redirect)
 
     def _failed(self, feed: FeedConfig, stamp: float, exc: FetchError | FeedError) -> None:
-        self.report.feeds_failed += 1
-        if self.dry_run:
+        self.ctx.report.feeds_failed += 1
+        if self.ctx.dry_run:
             self.failed.append(Failed(feed, exc, 0, False))
             return
         gone = isinstance(exc, FetchError) and exc.status == 410
-        decision = self.state.feed_failed(feed.url, str(exc), stamp, self.config.policy, gone=gone)
+        decision = self.ctx.state.feed_failed(feed.url, str(exc), stamp, self.ctx.config.policy, gone=gone)
         self.failed.append(Failed(feed, exc, decision.failures, decision.report))
         log.info("feed failed feed=%s streak=%d: %s", label(feed), decision.failures, exc)
 
     def say_failures(self) -> None:
         """The error (or, in a dry run, warning) lines for this pass's failed feeds."""
-        offline = bool(self.failed) and len(self.failed) == self.report.feeds_polled and all(f.unreachable for f in self.failed)
-        if self.dry_run:
+        offline = bool(self.failed) and len(self.failed) == self.ctx.report.feeds_polled and all(f.unreachable for f in self.failed)
+        if self.ctx.dry_run:
             for line in [offline_message(self.failed)] if offline else [f"feed {label(f.feed)} failed: {f.error}" for f in self.failed]:
                 log.warning("%s", line)
             return
@@ -189,10 +187,10 @@ class FeedPass:
             return
         for f in self.failed:
             if f.gone:
-                self._error(f"feed {label(f.feed)} is gone (HTTP 410): it will not be polled again; remove it from {self.config.path}")
+                self._error(f"feed {label(f.feed)} is gone (HTTP 410): it will not be polled again; remove it from {self.ctx.config.path}")
             elif f.report:
                 self._error(f"feed {label(f.feed)} failed {f.streak} runs in a row: {f.error}")
 
     def _error(self, line: str) -> None:
-        self.report.errors.append(line)
+        self.ctx.report.errors.append(line)
         log.error("%s", line)

@@ -23,8 +23,7 @@ from .http import Http
 from .models import Job, RunReport, Status
 from .outcomes import Outcome
 from .photoretry import retry_photos
-from .postfiles import PostFiles
-from .run import client, open_run
+from .run import Run, opened
 from .runner import Runner
 from .state import State
 
@@ -58,11 +57,12 @@ def _corrected(state: State, entries: tuple[Job, ...], known: dict[str, Status])
     return {e.article_id: e.title for e in entries if e.title and titles.get(e.article_id, e.title) != e.title}
 
 
-def _rewrite(config: Config, state: State, files: PostFiles, http: Http, corrected: dict[str, str], report: RunReport) -> None:
+def _rewrite(run: Run, corrected: dict[str, str]) -> None:
     """``updates: rewrite``: fetch and render the corrected articles again, in place."""
     from .refresh import Refresher  # only feeds that ask for it pay for it
 
-    done = Refresher(config, state, files, http).run(state.written(ids=list(corrected)))
+    state, report = run.state, run.report
+    done = Refresher(run).run(state.written(ids=list(corrected)))
     for one in done.done:
         if one.outcome is Outcome.FROM_FEED:
             continue  # its page is never fetched: the correction waits
@@ -126,37 +126,41 @@ def poll(
     ``report_after`` runs. ``report`` is filled in as the run goes, so a caller holds
     what was done even when the run ends with an exception.
     """
-    report = report if report is not None else RunReport()
     started = clock()
-    with client(config, http, report, dry_run=dry_run) as http, open_run(config, "poll", dry_run=dry_run, now=clock()) as (state, files):
-        if retry_failed and not dry_run:
-            log.info("retry-failed articles=%d", state.retry_failed())
-        if not dry_run:
-            _say_no_site(config, state, clock())
-        if not dry_run:
-            state.clamp_waits(clock(), config.policy)
-        http.restore_pauses(state.host_pauses(clock()))
-        corrected = _read_feeds(FeedPass(config, state, http, report, dry_run=dry_run, interactive=interactive, out=out), clock)
-        if not dry_run:
-            runner = Runner(config, state, files, http, report, now=clock)
-            with runner.stop.installed():
-                runner.run(state.due(clock()))
-                if _mirrors(config) and not runner.stop:
-                    report.photos_updated += retry_photos(state, files, runner.photos, clock(), started)
-            runner.close()
-            runner.report_robots()
-            runner.report_fallback()
-            if corrected:
-                _rewrite(config, state, files, http, corrected, report)
-            state.save_host_pauses(http.pauses())
-            report.per_host.update({host: (n, size) for host, (n, size) in http.per_host.items()})  # the counts so far, for the totals
-            stats.add_totals(state, report, "poll")
-        report.state_counts = state.counts()
-        report.totals = stats.totals(state, "poll")
+    with opened(config, "poll", dry_run=dry_run, http=http, report=report, clock=clock) as run:
+        _poll(run, retry_failed=retry_failed, interactive=interactive, out=out, started=started)
         if not dry_run:
             skeleton.warn_no_url(config.output)
-            run_then(then or config.then, report, config)
-    return report
+            run_then(then or config.then, run.report, config)
+    return run.report
+
+
+def _poll(run: Run, *, retry_failed: bool, interactive: bool, out: Callable[[str], None], started: float) -> None:
+    """The poll inside its run: the feeds, then the due articles, then the totals."""
+    config, state, report, clock = run.config, run.state, run.report, run.clock
+    assert run.http is not None
+    if retry_failed and not run.dry_run:
+        log.info("retry-failed articles=%d", state.retry_failed())
+    if not run.dry_run:
+        _say_no_site(config, state, clock())
+        state.clamp_waits(clock(), config.policy)
+    run.http.restore_pauses(state.host_pauses(clock()))
+    corrected = _read_feeds(FeedPass(run, interactive=interactive, out=out), clock)
+    if not run.dry_run:
+        runner = Runner(run)
+        with run.stop.installed():
+            runner.run(state.due(clock()))
+            if _mirrors(config) and not run.stop:
+                report.photos_updated += retry_photos(state, run.files, run.photos, clock(), started)
+        runner.report_robots()
+        runner.report_fallback()
+        if corrected:
+            _rewrite(run, corrected)
+        state.save_host_pauses(run.http.pauses())
+        report.per_host.update({host: (n, size) for host, (n, size) in run.http.per_host.items()})  # the counts so far, for the totals
+        stats.add_totals(state, report, "poll")
+    report.state_counts = state.counts()
+    report.totals = stats.totals(state, "poll")
 
 
 def run_then(command: str | None, report: RunReport, config: Config) -> None:
@@ -188,7 +192,7 @@ def _mirrors(config: Config) -> bool:
 def _read_feeds(stage: FeedPass, clock: Callable[[], float]) -> dict[str, str]:
     """Every feed: its new items remembered (or, in a dry run, listed), then its failures
     said. Returns the written articles whose title the feed corrected (``updates: rewrite``)."""
-    state, config = stage.state, stage.config
+    state, config = stage.ctx.state, stage.ctx.config
     listed: set[str] = set()
     corrected: dict[str, str] = {}
     answered: list[str] = []
@@ -198,7 +202,7 @@ def _read_feeds(stage: FeedPass, clock: Callable[[], float]) -> dict[str, str]:
         fresh = [_as_job(e, feed) for e in polled.entries if e.article_id not in known and e.article_id not in listed]
         listed.update(e.article_id for e in fresh)
         _say_content(feed, fresh)
-        if stage.dry_run:
+        if stage.ctx.dry_run:
             for job in fresh:
                 # Only the feed's own text is known to be written; a page is read first, and the
                 # real run skips one that is no article (CNA's truncated pages, a not-found page).
@@ -207,7 +211,7 @@ def _read_feeds(stage: FeedPass, clock: Callable[[], float]) -> dict[str, str]:
         if feed.updates == "rewrite":
             corrected.update(_corrected(state, polled.entries, known))
         _save(state, feed, polled, known, fresh, clock(), config)
-    if not stage.dry_run:
+    if not stage.ctx.dry_run:
         stats.mark_seen(state, answered, clock())
     stage.say_failures()
     return corrected

@@ -12,8 +12,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as day_time
@@ -25,10 +23,10 @@ from .errors import ConfigError, FetchError, StoreError
 from .http import Http
 from .models import Article, Extractor, WrittenRow
 from .outcomes import Outcome, refresh_error
-from .photoindex import PhotoIndex
 from .photos import Photos
-from .postfiles import PostChanged, PostFiles
+from .postfiles import PostChanged
 from .robots import Robots
+from .run import Run, opened
 from .runner import allowed_hosts, extract_page, fetch_article
 from .state import State
 
@@ -95,32 +93,17 @@ def sha(text: str) -> str:
 class Refresher:
     """Renders chosen written articles again through the same extractors and writer as ``poll``."""
 
-    def __init__(self, config: Config, state: State, files: PostFiles, http: Http | None, *, force: bool = False, clock: Callable[[], float] = time.time) -> None:
-        self.config = config
-        self.state = state
-        self.files = files
-        self.http = http  # None: from the archive, no request at all
-        self.robots = Robots(http) if http is not None else None
+    def __init__(self, ctx: Run, *, force: bool = False) -> None:
+        self.ctx = ctx
+        self.robots = Robots(ctx.http) if ctx.http is not None else None  # no client: from the archive, no request at all
         self.force = force
-        self.clock = clock
         self.done = Refreshed()
-        self._photos: Photos | None = None
-
-    @property
-    def photos(self) -> Photos:
-        if self._photos is None:
-            self._photos = Photos(self.config.output, self.http, PhotoIndex(self.state.path), self.config.photo_limits)
-        return self._photos
 
     def run(self, rows: list[WrittenRow]) -> Refreshed:
-        try:
-            return self._run(rows)
-        finally:
-            if self._photos is not None:
-                self._photos.index.close()
+        return self._run(rows)
 
     def _run(self, rows: list[WrittenRow]) -> Refreshed:
-        pages = latest_responses(self.config.archive, [u for r in rows for u in (r.job.url, r.canonical) if u]) if self.http is None and self.config.archive else {}
+        pages = latest_responses(self.ctx.config.archive, [u for r in rows for u in (r.job.url, r.canonical) if u]) if self.ctx.http is None and self.ctx.config.archive else {}
         for row in rows:
             if stopping.requested():
                 break  # the rest stay as they are; main says the run was stopped
@@ -140,22 +123,22 @@ class Refresher:
         return self.done
 
     def _article(self, row: WrittenRow, pages: dict[str, bytes]) -> tuple[Article, Extractor, str | None]:
-        job = dataclasses.replace(row.job, timezone=self.config.timezone_for(row.job.source))
-        if self.http is None:
+        job = dataclasses.replace(row.job, timezone=self.ctx.config.timezone_for(row.job.source))
+        if self.ctx.http is None:
             for url in (job.url, row.canonical):
                 if url and url in pages:
-                    return extract_page(job, url, pages[url], None, self.config.rules_for(job.source))
+                    return extract_page(job, url, pages[url], None, self.ctx.config.rules_for(job.source))
             raise FetchError(job.url, "not in the archive")
         assert self.robots is not None
-        return fetch_article(self.http, self.robots, job, allowed_hosts(job.url, self.config), self.config.rules_for(job.source))
+        return fetch_article(self.ctx.http, self.robots, job, allowed_hosts(job.url, self.ctx.config), self.ctx.config.rules_for(job.source))
 
     def one(self, row: WrittenRow, pages: dict[str, bytes]) -> None:
         aid = row.job.article_id
-        if row.extractor == Extractor.FEED or self.config.content_for(row.job.source) == "feed":
+        if row.extractor == Extractor.FEED or self.ctx.config.content_for(row.job.source) == "feed":
             # Its text came from the feed item (content: feed); its page is never fetched.
             self.done.add(aid, Outcome.FROM_FEED)
             return
-        current = self.files.read(row.path)
+        current = self.ctx.files.read(row.path)
         if current is None:
             self.done.add(aid, Outcome.FAILED, f"{row.path} is gone")
             return
@@ -164,19 +147,19 @@ class Refresher:
             return
         article, extractor, _why = self._article(row, pages)
         when = row.job.published or article.published
-        if self.config.photos_for(row.job.source) == "mirror" and when is not None:
-            article = _relinked(article, self.photos, when)
-        text = posts.build(article, site=row.job.site or self.config.site, date=row.job.published, author=row.job.author).text
+        if self.ctx.config.photos_for(row.job.source) == "mirror" and when is not None:
+            article = _relinked(article, self.ctx.photos, when)
+        text = posts.build(article, site=row.job.site or self.ctx.config.site, date=row.job.published, author=row.job.author).text
         if text == current:
             self.done.add(aid, Outcome.UNCHANGED)
-            self.state.record_refreshed(aid, sha=sha(text), extractor=extractor, now=self.clock())
+            self.ctx.state.record_refreshed(aid, sha=sha(text), extractor=extractor, now=self.ctx.clock())
             return
         try:
-            self.files.rewrite(row.path, text, was=None if self.force else current)
+            self.ctx.files.rewrite(row.path, text, was=None if self.force else current)
         except PostChanged as exc:
             self.done.add(aid, Outcome.LEFT_ALONE, f"{exc} (edited by hand while refresh ran?); --force rewrites it")
             return
-        self.state.record_refreshed(aid, sha=sha(text), extractor=extractor, now=self.clock())
+        self.ctx.state.record_refreshed(aid, sha=sha(text), extractor=extractor, now=self.ctx.clock())
         self.done.add(aid, Outcome.REWRITTEN)
         log.info("refreshed id=%s path=%s extractor=%s", aid, row.path, extractor)
 
@@ -217,21 +200,10 @@ def refresh(
     """Render the chosen written articles again; see the module's docstring."""
     if from_archive and config.archive is None:
         raise ConfigError("--from-archive needs an archive (archive: in feeds.yaml, or --archive DIR)")
-    files = PostFiles(config.output)
-    own_http = http is None and not from_archive
-    client = None if from_archive else (http or Http(config.http))
-    try:
-        with files.lock("refresh"):
-            state = State(config.state_path)
-            try:
-                rows = choose(state, ids=ids or [], since=since, until=until, fallback=fallback, zone=config.zone)
-                done = Refresher(config, state, files, client, force=force).run(rows)
-                for aid in dict.fromkeys(ids or []):
-                    if aid not in {r.job.article_id for r in rows}:
-                        done.add(aid, Outcome.FAILED, "no written article has this id")
-                return done
-            finally:
-                state.close()
-    finally:
-        if own_http and client is not None:
-            client.close()
+    with opened(config, "refresh", network=not from_archive, http=None if from_archive else http) as run:
+        rows = choose(run.state, ids=ids or [], since=since, until=until, fallback=fallback, zone=config.zone)
+        done = Refresher(run, force=force).run(rows)
+        for aid in dict.fromkeys(ids or []):
+            if aid not in {r.job.article_id for r in rows}:
+                done.add(aid, Outcome.FAILED, "no written article has this id")
+        return done

@@ -10,7 +10,6 @@ not-wanted, skipped, failed, gave-up, deferred, miss or stopped.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -19,16 +18,16 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from . import outcomes, page, posts, schedule, stopping
+from . import outcomes, page, posts, schedule
 from .config import Config
 from .errors import ExtractError, NotAnArticle, OffSite, RetryLater, StoreError
 from .http import Http
-from .models import Article, Extractor, Job, Post, Rules, RunReport, Status
+from .models import Article, Extractor, Job, Post, Rules, Status
 from .outcomes import Decision, Outcome
-from .photoindex import PhotoIndex
 from .photos import Photos
 from .postfiles import PostFiles
 from .robots import Robots
+from .run import Run
 from .sites import cna, extractor_for, fallback, generic
 from .sites import rules as site_rules
 from .state import State
@@ -146,44 +145,18 @@ def write_post(state: State, files: PostFiles, job: Job, fetched: Fetched, now: 
         return rel
 
 
-class Stop:
-    """Set by Ctrl-C (SIGINT) or SIGTERM (see stopping): finish the articles in flight, then stop."""
-
-    def __bool__(self) -> bool:
-        return stopping.requested()
-
-    def installed(self) -> contextlib.AbstractContextManager[None]:
-        return stopping.handling()
-
-
 class Runner:
     """One pipeline from a job to a written post, for poll and backfill alike."""
 
-    def __init__(self, config: Config, state: State, files: PostFiles, http: Http, report: RunReport, *, now: Callable[[], float], include_truncated: bool = False) -> None:
-        self.config = config
-        self.state = state
-        self.files = files
-        self.http = http
-        self.robots = Robots(http)
-        self.report = report
+    def __init__(self, ctx: Run, *, include_truncated: bool = False) -> None:
+        assert ctx.http is not None, "a runner fetches"
+        self.ctx = ctx
+        self.http = ctx.http
+        self.robots = Robots(ctx.http)
         self.include_truncated = include_truncated
-        self.now = now
-        self.stop = Stop()
         self.robots_denied: dict[str, int] = {}
         self.unfinished: list[str] = []  # "URL: reason" of each article failed or put off this run
         self.keep: Callable[[Article], bool] | None = None  # articles not kept are neither written nor recorded
-        self._photos: Photos | None = None
-
-    @property
-    def photos(self) -> Photos:
-        """The run's photo store (its index opened when a feed mirrors photos first needs it)."""
-        if self._photos is None:
-            self._photos = Photos(self.files.output, self.http, PhotoIndex(self.state.path), self.config.photo_limits, clock=self.now)
-        return self._photos
-
-    def close(self) -> None:
-        if self._photos is not None:
-            self._photos.index.close()
 
     def run(self, jobs: Iterable[Job], on_done: Callable[[Job, Outcome], None] | None = None) -> None:
         """Fetch jobs concurrently (at most ``max_connections`` in flight, ``max_per_host`` to one
@@ -191,22 +164,22 @@ class Runner:
         ordered = by_host_in_turn(jobs, lambda job: job.url)
         # No more workers than the hosts can keep busy: more would only hold pages in memory.
         busy = len({host_of(job.url) for job in ordered})
-        workers = max(1, min(self.config.http.max_connections, self.config.http.max_per_host * max(1, busy)))
+        workers = max(1, min(self.ctx.config.http.max_connections, self.ctx.config.http.max_per_host * max(1, busy)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
             pending: dict[Future[Fetched], Job] = {}
             it = iter(ordered)
             exhausted = False
             while True:
-                while not exhausted and not self.stop and len(pending) < workers:
+                while not exhausted and not self.ctx.stop and len(pending) < workers:
                     job = next(it, None)
                     if job is None:
                         exhausted = True
                         break
-                    hosts = allowed_hosts(job.url, self.config)
-                    photos = self.photos if self.config.photos_for(job.source) == "mirror" else None
-                    zoned = dataclasses.replace(job, timezone=self.config.timezone_for(job.source))
-                    pending[pool.submit(fetch_one, self.http, self.robots, zoned, self.config.site, hosts, photos, self.config.rules_for(job.source))] = job
-                if self.stop:  # jobs not started yet stay pending for the next run
+                    hosts = allowed_hosts(job.url, self.ctx.config)
+                    photos = self.ctx.photos if self.ctx.config.photos_for(job.source) == "mirror" else None
+                    zoned = dataclasses.replace(job, timezone=self.ctx.config.timezone_for(job.source))
+                    pending[pool.submit(fetch_one, self.http, self.robots, zoned, self.ctx.config.site, hosts, photos, self.ctx.config.rules_for(job.source))] = job
+                if self.ctx.stop:  # jobs not started yet stay pending for the next run
                     for future in [f for f in pending if f.cancel()]:
                         del pending[future]
                 if not pending:
@@ -249,56 +222,56 @@ class Runner:
         return outcome
 
     def _record(self, job: Job, fetched: Fetched) -> Outcome:
-        now = self.now()
+        now = self.ctx.clock()
         article = fetched.article
         decision = outcomes.after_fetch(article, wanted=self.keep is None or self.keep(article), include_truncated=self.include_truncated)
         if decision.outcome is Outcome.NOT_WANTED:
             log.info("not-wanted id=%s url=%s", article.article_id, article.url)
             return decision.outcome
-        self.report.photos_mirrored += fetched.photos_mirrored
-        self.report.photos_failed += fetched.photos_failed
+        self.ctx.report.photos_mirrored += fetched.photos_mirrored
+        self.ctx.report.photos_failed += fetched.photos_failed
         if decision.outcome is Outcome.SKIPPED:
             return self._skipped(job, decision.reason)
         if article.article_id != job.article_id:
-            alias = self.state.article(article.article_id)
-            self.state.record_skip(job, f"same article as {article.article_id}", now)
+            alias = self.ctx.state.article(article.article_id)
+            self.ctx.state.record_skip(job, f"same article as {article.article_id}", now)
             if alias is not None and alias.status == Status.WRITTEN:
                 return Outcome.KNOWN
-        path = write_post(self.state, self.files, job, fetched, now)
+        path = write_post(self.ctx.state, self.ctx.files, job, fetched, now)
         if path is None:
             return Outcome.KNOWN
-        self.report.written += 1
+        self.ctx.report.written += 1
         log.info("written id=%s path=%s extractor=%s", article.article_id, path, fetched.extractor)
         if fetched.extractor == Extractor.FALLBACK:
-            self.report.fallback += 1
+            self.ctx.report.fallback += 1
             log.warning("fallback id=%s url=%s path=%s: CNA's extractor: %s; written by the fallback extractor", article.article_id, job.url, path, fetched.why)
         return Outcome.WRITTEN
 
     def _skipped(self, job: Job, reason: str) -> Outcome:
-        self.state.record_skip(job, reason, self.now())
-        self.report.skipped += 1
+        self.ctx.state.record_skip(job, reason, self.ctx.clock())
+        self.ctx.report.skipped += 1
         log.info("skipped id=%s url=%s reason=%s", job.article_id, job.url, reason)
         return Outcome.SKIPPED
 
     def _deferred(self, job: Job, exc: Exception) -> Outcome:
         """The host asked for a pause: not the article's fault, no attempt counted, unless
         the pauses have lasted longer than any pause we honour."""
-        decision = self.state.record_deferral(job, self.now(), self.config.policy)
+        decision = self.ctx.state.record_deferral(job, self.ctx.clock(), self.ctx.config.policy)
         if decision.counts_as_failure:
             return self._failed(job, f"{exc}; the host has kept asking us to wait")
-        self.report.deferred += 1
+        self.ctx.report.deferred += 1
         reason = exc.reason if isinstance(exc, RetryLater) else str(exc)
         self.unfinished.append(f"{job.url}: {reason}; tried again on a later run")
         log.info("deferred id=%s reason=%s", job.article_id, reason)
         return Outcome.DEFERRED
 
     def _failed(self, job: Job, reason: str) -> Outcome:
-        attempt = self.state.record_failure(job, reason, self.now(), self.config.policy)
+        attempt = self.ctx.state.record_failure(job, reason, self.ctx.clock(), self.ctx.config.policy)
         if attempt is None:
             return Outcome.KNOWN
-        self.report.failed += 1
+        self.ctx.report.failed += 1
         if attempt.final:
-            self.report.gave_up.append(f"{job.url}: gave up after {attempt.attempts} attempts: {reason}")
+            self.ctx.report.gave_up.append(f"{job.url}: gave up after {attempt.attempts} attempts: {reason}")
             log.error("gave up on id=%s after %d attempts: %s", job.article_id, attempt.attempts, reason)
             return Outcome.GAVE_UP
         self.unfinished.append(reason if reason.startswith(job.url) else f"{job.url}: {reason}")
@@ -308,20 +281,20 @@ class Runner:
     def report_robots(self) -> None:
         """One error line per site whose robots.txt kept articles out this run."""
         for host, count in sorted(self.robots_denied.items()):
-            self.report.errors.append(f"robots.txt of {host} disallows {count} article(s) for our User-Agent; skipped")
-            log.error("%s", self.report.errors[-1])
+            self.ctx.report.errors.append(f"robots.txt of {host} disallows {count} article(s) for our User-Agent; skipped")
+            log.error("%s", self.ctx.report.errors[-1])
 
     def report_fallback(self) -> None:
         """One line when articles were written by the fallback extractor: an error (exit
         status 1) on the first such run and then at most once a day, else at info level."""
-        if not self.report.fallback:
+        if not self.ctx.report.fallback:
             return
-        count = f"{self.report.fallback} article" + ("" if self.report.fallback == 1 else "s")
+        count = f"{self.ctx.report.fallback} article" + ("" if self.ctx.report.fallback == 1 else "s")
         line = f"CNA's layout changed: {count} written by the fallback extractor; run `scraper check`"
-        now = self.now()
-        if schedule.notice_due(self.state.notice_said(LAYOUT_NOTICE), now):
-            self.state.record_notice(LAYOUT_NOTICE, now)
-            self.report.errors.append(line)
+        now = self.ctx.clock()
+        if schedule.notice_due(self.ctx.state.notice_said(LAYOUT_NOTICE), now):
+            self.ctx.state.record_notice(LAYOUT_NOTICE, now)
+            self.ctx.report.errors.append(line)
             log.error("%s", line)
         else:
             log.info("%s (said less than a day ago)", line)

@@ -124,6 +124,12 @@ class State:
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: state database: {_diagnose(self.path, exc)}") from exc
 
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.conn.close()
 
