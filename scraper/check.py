@@ -28,11 +28,11 @@ from .columns import plural, rows
 from .config import Config
 from .errors import ExtractError, FeedError, FetchError, LayoutChanged, ScraperError
 from .feedpass import FEED_ACCEPT, Failed, offline_message
+from .fetch import HTML_ACCEPT, allowed_hosts
 from .http import Http
 from .models import Article, Job
 from .page import metas, parse
 from .robots import Robots
-from .runner import HTML_ACCEPT, allowed_hosts
 from .sites import cna, fallback
 from .sites.propose import Sample, as_yaml, propose
 from .urls import TAIPEI

@@ -16,13 +16,13 @@ from .archive import Archive
 from .columns import rows
 from .config import Config, HttpConfig
 from .errors import ConfigError, ExtractError, FetchError, NotAnArticle
+from .fetch import HTML_ACCEPT, extract_page
 from .http import Http
 from .models import Job, Status
 from .postfiles import read_head
 from .robots import Robots
 from .run import opened, reindex
-from .runner import HTML_ACCEPT, extract_page
-from .sites import cna, fallback, pagemeta
+from .sites import cna, fallback, pagemeta, site_for
 from .state import State
 from .urls import CNA_HOSTS, cna_id, host_of, id_in_path, identity, is_web
 
@@ -81,7 +81,7 @@ def fetch_post(
     what = page.not_html(data, declared)
     if what is not None:
         raise NotAnArticle(url, f"not an HTML page: {what}")
-    if not cna.claims(final, data):
+    if site_for(final, data, any_site=True) is not cna:
         name = own_site or sites.get(host_of(final)) or sites.get(host_of(url)) or _site_named(url, final, data, charset)
         job = Job(article_id=identity(url), url=url, source="fetch", site=name or "-")
         article, _, _ = extract_page(job, final, data, charset)

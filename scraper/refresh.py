@@ -20,6 +20,7 @@ from . import posts, stopping
 from .archive import latest_responses
 from .config import Config
 from .errors import ConfigError, FetchError, StoreError
+from .fetch import allowed_hosts, extract_page, fetch_article
 from .http import Http
 from .models import Article, Extractor, WrittenRow
 from .outcomes import Outcome, refresh_error
@@ -27,7 +28,6 @@ from .photos import Photos
 from .postfiles import PostChanged
 from .robots import Robots
 from .run import Run, opened
-from .runner import allowed_hosts, extract_page, fetch_article
 from .state import State
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,11 @@ import pytest
 
 from scraper import posts
 from scraper.errors import StoreError
+from scraper.fetch import Fetched
 from scraper.models import Article, Job
 from scraper.postfiles import PostFiles
 from scraper.run import reindex
-from scraper.runner import Fetched, write_post
+from scraper.runner import write_post
 from scraper.state import State
 
 WHEN = datetime(2023, 12, 5, 1, 0, tzinfo=UTC)

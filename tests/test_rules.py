@@ -16,9 +16,9 @@ import yaml
 from scraper.cli import main
 from scraper.config import load
 from scraper.errors import ConfigError
+from scraper.fetch import extract_page
 from scraper.models import Job
 from scraper.poll import poll
-from scraper.runner import extract_page
 from scraper.sites import rules as site_rules
 from tests.conftest import _need
 from tests.helpers import body, front_matter, images, paragraphs

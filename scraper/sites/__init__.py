@@ -8,7 +8,6 @@ one module here, one line in ``SITES`` and one test. URL and id rules are ``urls
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
 from ..models import Article
@@ -24,9 +23,11 @@ class Site(Protocol):
 SITES: tuple[Site, ...] = (cna, generic)
 
 
-def extractor_for(url: str, data: bytes) -> Callable[[bytes, str, str | None], Article]:
-    """The extractor of the first site that claims the page."""
-    for site in SITES:
-        if site.claims(url, data):
-            return site.extract
-    return generic.extract
+def site_for(url: str, data: bytes, *, any_site: bool) -> Site:
+    """The one rule that says which site's extractor reads a page: a page of CNA's own
+    feeds and backfills is always CNA's; one that may be of ``any_site`` (a feed with a
+    ``site:`` of its own, ``scraper fetch``) is the first site's that claims it
+    (``generic`` claims every page)."""
+    if not any_site:
+        return cna
+    return next((site for site in SITES if site.claims(url, data)), generic)
