@@ -67,8 +67,8 @@ def _summary(name: str, report: RunReport) -> None:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from .commands import fetch_post
-    from .urls import host_of
+    from .commands.commands import fetch_post
+    from .net.urls import host_of
 
     site, http, archive, sites = DEFAULT_SITE, None, Path(args.archive) if args.archive else None, {}
     if Path(args.config).exists():
@@ -84,7 +84,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def _write_reports(args: argparse.Namespace, name: str, report: RunReport, code: int) -> int:
     """``--summary`` and ``--metrics``. A file that cannot be written is one line and
     exit status 1 at least; what the run did stands."""
-    from .report import write_metrics, write_summary
+    from .commands.report import write_metrics, write_summary
 
     for path, write in ((args.summary, write_summary), (args.metrics, write_metrics)):
         if path:
@@ -103,7 +103,7 @@ def _reported(args: argparse.Namespace, name: str, run: Callable[[RunReport], No
     exit with; one that found the lock taken does not: they belong to the run holding it.
     """
     if args.metrics:
-        from .report import check_metrics_name
+        from .commands.report import check_metrics_name
 
         check_metrics_name(Path(args.metrics))  # before the run: a name node exporter ignores is a mistake
     report = RunReport(started=time.time())
@@ -121,7 +121,7 @@ def _reported(args: argparse.Namespace, name: str, run: Callable[[RunReport], No
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from .poll import poll
+    from .commands.poll import poll
 
     def run(report: RunReport) -> None:
         # A person at a terminal hears at once that no feed answers; cron only after report_after runs.
@@ -131,7 +131,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    from .commands import rebuild
+    from .commands.commands import rebuild
 
     recorded, unknown = rebuild(_config(args))
     for path in unknown:
@@ -143,7 +143,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 def _days(args: argparse.Namespace) -> tuple[date | None, date | None]:
     """``--since`` and ``--until`` as days (of the site's zone, as the commands read them); a
     malformed one is a ConfigError naming the option."""
-    from .backfill import parse_day
+    from .commands.backfill import parse_day
 
     try:
         since = parse_day(args.since, "--since") if args.since else None
@@ -154,8 +154,8 @@ def _days(args: argparse.Namespace) -> tuple[date | None, date | None]:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from .backfill import backfill
-    from .progress import Display
+    from .commands.backfill import backfill
+    from .commands.progress import Display
 
     since, until = _days(args)
     display = Display(sys.stderr)
@@ -183,7 +183,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from .refresh import refresh
+    from .commands.refresh import refresh
 
     since, until = _days(args)
     done = refresh(_config(args), ids=args.ids, since=since, until=until, fallback=args.fallback, from_archive=args.from_archive, force=args.force)
@@ -196,7 +196,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .commands import status, status_data
+    from .commands.commands import status, status_data
 
     if args.json:
         print(json.dumps(status_data(_config(args), time.time()), ensure_ascii=False, indent=2))
@@ -207,7 +207,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .check import check
+    from .commands.check import check
 
     files = [Path(f) for f in args.files]
     config = None if files and not Path(args.config).exists() else _config(args)
@@ -220,7 +220,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .sitebuild import build
+    from .site.sitebuild import build
 
     site = Path(args.output) if args.output else _config(args).output
     if args.live_days < 1:
@@ -231,7 +231,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from .skeleton import describe, init, site_settings
+    from .site.skeleton import describe, init, site_settings
 
     settings = site_settings(args.url, args.baseurl, args.title)
     report = init(Path(args.dir), settings)
@@ -243,7 +243,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
-    from . import feedcmd
+    from .commands import feedcmd
 
     command = args.run
     if command == "feeds-test":
@@ -291,7 +291,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .parser import build
+    from .commands.parser import build
 
     return build()
 

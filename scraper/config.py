@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from .addresses import allow_list
 from .errors import ConfigError
 from .models import CONTENT_MODES, PHOTO_MODES, UPDATE_MODES, ContentMode, PhotoMode, Rules, UpdateMode
+from .net.addresses import allow_list
+from .net.urls import split
 from .schedule import Policy
-from .urls import split
 from .yamlcheck import Where, check_choice, check_number, check_str, check_zone
 
 DEFAULT_USER_AGENT = "cna-jekyll-scraper/0.1 (Jekyll news mirror; python-httpx)"

@@ -14,8 +14,8 @@ from enum import IntEnum, StrEnum
 
 from .errors import AlreadyRunning, ConfigError, ExtractError, FetchError, NotAnArticle, OffSite, Refused, RetryLater, RobotsDenied, ScraperError, StoreError
 from .models import Article, Job
+from .net.urls import host_of
 from .stopping import Stopped
-from .urls import host_of
 
 TRUNCATED = "truncated by CNA (已過查詢時效)"
 

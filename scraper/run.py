@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from . import stopping
-from .archive import Archive
 from .config import Config
-from .http import Http
 from .models import RunReport
-from .photoindex import PhotoIndex
-from .photos import Photos
-from .postfiles import PostFiles
-from .state import State
-from .urls import identities
+from .net.http import Http
+from .net.urls import identities
+from .site.photoindex import PhotoIndex
+from .site.photos import Photos
+from .site.postfiles import PostFiles
+from .store.archive import Archive
+from .store.state import State
 
 log = logging.getLogger(__name__)
 

@@ -17,15 +17,15 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from . import outcomes, schedule
+from .articles.fetch import Fetched, allowed_hosts, fetch_one
 from .errors import RetryLater, StoreError
-from .fetch import Fetched, allowed_hosts, fetch_one
 from .models import Article, Extractor, Job, Status
+from .net.robots import Robots
+from .net.urls import by_host_in_turn, host_of
 from .outcomes import Decision, Outcome
-from .postfiles import PostFiles
-from .robots import Robots
 from .run import Run
-from .state import State
-from .urls import by_host_in_turn, host_of
+from .site.postfiles import PostFiles
+from .store.state import State
 
 log = logging.getLogger(__name__)
 LAYOUT_NOTICE = "layout-changed"

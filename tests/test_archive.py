@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-import scraper.archive as archive_module
-from scraper.archive import Archive, complete_end, files, latest_responses
+import scraper.store.archive as archive_module
 from scraper.cli import main
 from scraper.config import HttpConfig
 from scraper.errors import StoreError
-from scraper.http import Http
 from scraper.models import Exchange
+from scraper.net.http import Http
+from scraper.store.archive import Archive, complete_end, files, latest_responses
 from tests.server import Reply, Server
 from tests.sitebuilder import config, corpus_urls, item, path_of, posts_in
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scraper.commands.poll import poll
 from scraper.config import load
-from scraper.poll import poll
 from tests.server import Reply, Server
 from tests.sitebuilder import config, item, posts_in, serve_pages
 

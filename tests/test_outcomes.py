@@ -9,20 +9,7 @@ from pathlib import Path
 import pytest
 
 from scraper import outcomes
-from scraper.errors import (
-    AlreadyRunning,
-    ConfigError,
-    FeedError,
-    FetchError,
-    LayoutChanged,
-    NotAnArticle,
-    OffSite,
-    Refused,
-    RetryLater,
-    RobotsDenied,
-    ScraperError,
-    StoreError,
-)
+from scraper.errors import AlreadyRunning, ConfigError, FeedError, FetchError, LayoutChanged, NotAnArticle, OffSite, Refused, RetryLater, RobotsDenied, ScraperError, StoreError
 from scraper.models import Article, Job
 from scraper.outcomes import Exit, Outcome, after_error, after_fetch, exit_for, refresh_error
 from scraper.stopping import Stopped

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from scraper.commands.poll import poll
 from scraper.config import load
-from scraper.photos import baseurl, sniff
-from scraper.poll import poll
+from scraper.site.photos import baseurl, sniff
 from tests.helpers import POST_RE, body, images
 from tests.server import Reply, Server
 from tests.sitebuilder import config, corpus_urls, item, path_of, posts_in

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scraper.clean import clean_html
+from scraper.articles.clean import clean_html
 from scraper.cli import main
 from tests.helpers import POST_RE, body, front_matter, paragraphs
 from tests.server import Reply, Server

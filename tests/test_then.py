@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from scraper.skeleton import site_url
+from scraper.site.skeleton import site_url
 from tests.server import Server
 from tests.sitebuilder import config, posts_in
 from tests.test_totality import good_items, rss, serve
