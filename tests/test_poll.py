@@ -12,17 +12,12 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from scraper.cli import main
 from scraper.site.postfiles import PostFiles
-from tests.helpers import POST_RE, front_matter, jekyll_build
+from tests.helpers import POST_RE, front_matter, jekyll_build, poll
 from tests.server import Reply, Request, Server
 from tests.sitebuilder import FEED, config, corpus_urls, item, path_of, posts_in, real_feed, serve_pages, with_id
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def poll(cfg: Path, *extra: str) -> int:
-    return main(["poll", "--config", str(cfg), *extra])
 
 
 def ids_of(tmp: Path) -> list[str]:

@@ -13,15 +13,11 @@ import yaml
 import scraper.articles.extractors.cna
 from scraper.cli import main
 from scraper.models import Article
-from tests.helpers import POST_RE, front_matter
+from tests.helpers import POST_RE, front_matter, rss
 from tests.server import Server
 from tests.sitebuilder import config, corpus_urls, item, path_of, posts_in
 
 NAMES = ("003.html", "004.html")
-
-
-def rss(*items: str) -> bytes:
-    return ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>' + "".join(items) + "</channel></rss>").encode()
 
 
 def setup(server: Server, corpus: Path, tmp: Path, **top: object) -> tuple[Path, list[str]]:
