@@ -11,10 +11,11 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from . import stopping
-from .config import Config
+from .config import Config, HttpConfig
 from .models import RunReport
 from .net.http import Http
 from .net.urls import identities
@@ -110,6 +111,16 @@ def client(config: Config, http: Http | None, report: RunReport, *, dry_run: boo
         report.per_host.update({host: (n, size) for host, (n, size) in http.per_host.items()})
         if own:
             http.close()
+
+
+def http_client(config: HttpConfig, archive: Path | None = None) -> Http:
+    """A client of its own for a command that reads one page or a few (``fetch``, ``check``,
+    ``feeds add/test``),
+    keeping the archive at ``archive`` when given; the caller closes it (``with``)."""
+    http = Http(config)
+    if archive is not None:
+        http.recorder = Archive(archive).record
+    return http
 
 
 @contextlib.contextmanager

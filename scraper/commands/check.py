@@ -35,6 +35,7 @@ from ..models import Article, Job
 from ..net.http import Http
 from ..net.robots import Robots
 from ..net.urls import TAIPEI
+from ..run import http_client
 from ..site import skeleton
 from .columns import plural, rows
 
@@ -220,7 +221,7 @@ def fetched_pages(config: Config, count: int, out: Callable[[str], None]) -> tup
     each page's feed item (title, description), by name."""
     ok = True
     pages = []
-    with Http(config.http) as http:
+    with http_client(config.http) as http:
         robots = Robots(http)
         jobs, failed, described = newest(config, http, count, datetime.now(UTC))
         for line in failed:

@@ -18,14 +18,12 @@ from ..articles.fetch import HTML_ACCEPT, extract_page
 from ..config import Config, HttpConfig
 from ..errors import ConfigError, ExtractError, FetchError, NotAnArticle
 from ..models import Job, Status
-from ..net.http import Http
 from ..net.robots import Robots
 from ..net.urls import CNA_HOSTS, cna_id, host_of, id_in_path, identity, is_web
-from ..run import opened, reindex
+from ..run import http_client, opened, reindex
 from ..site import posts
 from ..site.postfiles import read_head
 from ..store import stats
-from ..store.archive import Archive
 from ..store.state import State
 from .columns import rows
 
@@ -75,9 +73,7 @@ def fetch_post(
             raise FetchError(str(html), f"over the {cap}-byte cap")
         data, final, charset, declared = saved, url, None, None
     else:
-        with Http((http_config or HttpConfig()).naming(url)) as http:  # the operator named this URL
-            if archive is not None:
-                http.recorder = Archive(archive).record
+        with http_client((http_config or HttpConfig()).naming(url), archive) as http:  # the operator named this URL
             Robots(http).check(url)
             response = http.get(url, allowed_hosts=None if cna_id(url) is None else CNA_HOSTS, accept=HTML_ACCEPT)
             data, final, charset, declared = response.content, response.url, response.charset, response.headers.get("content-type")

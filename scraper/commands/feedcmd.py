@@ -19,9 +19,8 @@ from ..feeds import feedsfile, opml
 from ..feeds import parse as feeds
 from ..feeds.feedpass import FEED_ACCEPT
 from ..models import CONTENT_MODES, ContentMode, Job, Status
-from ..net.http import Http
 from ..net.urls import CNA_HOSTS, host_of, is_web
-from ..run import opened
+from ..run import http_client, opened
 from ..store.stats import feed_views
 from .columns import plural, rows
 
@@ -50,7 +49,7 @@ def probe(url: str, http_config: HttpConfig, *, any_site: bool) -> feeds.FeedRes
     """Fetch ``url`` once and read it as a feed; a FetchError or FeedError says why not."""
     if not is_web(url):
         raise ConfigError(f"{url}: not an http(s) URL")
-    with Http(http_config.naming(url)) as http:  # the operator named this URL
+    with http_client(http_config.naming(url)) as http:  # the operator named this URL
         response = http.get(url, accept=FEED_ACCEPT)
     return feeds.parse(response.content, response.url, datetime.now(UTC), response.headers.get("content-type"), any_site=any_site)
 
