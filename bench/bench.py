@@ -26,8 +26,8 @@ import lxml.html
 from bs4 import BeautifulSoup
 
 from bench import photolookup
-from scraper import posts
-from scraper.sites import cna
+from scraper.articles.extractors import cna
+from scraper.site import posts
 from tests.helpers import body, paragraphs
 from tests.server import Reply, Request, Server
 from tests.sitebuilder import config, corpus_urls, item, real_feed, with_id

@@ -27,9 +27,9 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
-from scraper import archive
-from scraper.check import agreement
+from scraper.commands.check import agreement
 from scraper.models import Exchange
+from scraper.store import archive
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("SCRAPER_CORPUS", ROOT.parent / "shared" / "corpus"))
@@ -110,7 +110,7 @@ def lookup(megabytes: int) -> dict[str, Any]:
 def agreement_16k() -> dict[str, Any]:
     """A body of 16k characters (the paragraphs of the corpus posts and pages, end to end,
     each once) beside the same body with every third paragraph lost."""
-    from scraper.sites import cna
+    from scraper.articles.extractors import cna
     from tests.helpers import body, paragraphs
 
     a: list[str] = []

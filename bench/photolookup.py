@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scraper.photoindex import PhotoIndex, url_key
-from scraper.photos import Photos
+from scraper.site.photoindex import PhotoIndex, url_key
+from scraper.site.photos import Photos
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 16
 

@@ -27,10 +27,10 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from scraper import posts
+from scraper.articles.extractors import cna
 from scraper.models import Article
-from scraper.sites import cna
-from scraper.skeleton import init
+from scraper.site import posts
+from scraper.site.skeleton import init
 from tests.server import Reply, Request, Server
 from tests.sitebuilder import corpus_urls, item, with_id
 

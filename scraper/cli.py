@@ -1,11 +1,13 @@
 """argv -> one library call -> exit status. Sets up logging; holds no logic of its own.
 
-Exit statuses (documented in README):
-  0  all good
-  1  some items failed (an article given up on, a feed failing for several runs, a fetch that failed)
-  2  bad configuration or command line
-  3  another run of the same kind holds the lock for this output folder
-  4  the output folder or state database cannot be used
+Exit statuses (documented in README; the table is ``outcomes.EXITS``):
+  0    all good
+  1    some items failed (an article given up on, a feed failing for several runs, a fetch that failed)
+  2    bad configuration or command line
+  3    another run of the same kind holds the lock for this output folder
+  4    the output folder or state database cannot be used
+  130  stopped by SIGINT (Ctrl-C) after the articles in flight
+  143  stopped by SIGTERM after the articles in flight
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from . import stopping
 from .config import Config, load
 from .errors import AlreadyRunning, ConfigError, ScraperError, StoreError
 from .models import RunReport
+from .outcomes import Exit, exit_for
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED, EXIT_STORE = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_FAILED = int(Exit.OK), int(Exit.FAILED)
 DEFAULT_SITE = "(臺)中央社CNA"
 log = logging.getLogger("scraper")
 
@@ -64,8 +67,8 @@ def _summary(name: str, report: RunReport) -> None:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from .commands import fetch_post
-    from .urls import host_of
+    from .commands.commands import fetch_post
+    from .net.urls import host_of
 
     site, http, archive, sites = DEFAULT_SITE, None, Path(args.archive) if args.archive else None, {}
     if Path(args.config).exists():
@@ -78,19 +81,10 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _status_for(exc: BaseException) -> int:
-    """The exit status ``main`` gives a run that ended with ``exc``."""
-    if isinstance(exc, KeyboardInterrupt):
-        return stopping.exit_status() or 130
-    if isinstance(exc, BrokenPipeError):
-        return EXIT_OK
-    return EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_STORE if isinstance(exc, StoreError) else EXIT_FAILED
-
-
 def _write_reports(args: argparse.Namespace, name: str, report: RunReport, code: int) -> int:
     """``--summary`` and ``--metrics``. A file that cannot be written is one line and
     exit status 1 at least; what the run did stands."""
-    from .report import write_metrics, write_summary
+    from .commands.report import write_metrics, write_summary
 
     for path, write in ((args.summary, write_summary), (args.metrics, write_metrics)):
         if path:
@@ -109,7 +103,7 @@ def _reported(args: argparse.Namespace, name: str, run: Callable[[RunReport], No
     exit with; one that found the lock taken does not: they belong to the run holding it.
     """
     if args.metrics:
-        from .report import check_metrics_name
+        from .commands.report import check_metrics_name
 
         check_metrics_name(Path(args.metrics))  # before the run: a name node exporter ignores is a mistake
     report = RunReport(started=time.time())
@@ -119,7 +113,7 @@ def _reported(args: argparse.Namespace, name: str, run: Callable[[RunReport], No
         raise
     except BaseException as exc:
         report.finished = time.time()
-        _write_reports(args, name, report, _status_for(exc))
+        _write_reports(args, name, report, exit_for(exc, stopping.exit_status()))
         raise
     report.finished = time.time()
     _summary(name, report)
@@ -127,7 +121,7 @@ def _reported(args: argparse.Namespace, name: str, run: Callable[[RunReport], No
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from .poll import poll
+    from .commands.poll import poll
 
     def run(report: RunReport) -> None:
         # A person at a terminal hears at once that no feed answers; cron only after report_after runs.
@@ -137,7 +131,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    from .commands import rebuild
+    from .commands.commands import rebuild
 
     recorded, unknown = rebuild(_config(args))
     for path in unknown:
@@ -149,7 +143,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 def _days(args: argparse.Namespace) -> tuple[date | None, date | None]:
     """``--since`` and ``--until`` as days (of the site's zone, as the commands read them); a
     malformed one is a ConfigError naming the option."""
-    from .backfill import parse_day
+    from .commands.backfill import parse_day
 
     try:
         since = parse_day(args.since, "--since") if args.since else None
@@ -160,8 +154,8 @@ def _days(args: argparse.Namespace) -> tuple[date | None, date | None]:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from .backfill import backfill
-    from .progress import Display
+    from .commands.backfill import backfill
+    from .commands.progress import Display
 
     since, until = _days(args)
     display = Display(sys.stderr)
@@ -189,7 +183,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from .refresh import refresh
+    from .commands.refresh import refresh
 
     since, until = _days(args)
     done = refresh(_config(args), ids=args.ids, since=since, until=until, fallback=args.fallback, from_archive=args.from_archive, force=args.force)
@@ -202,7 +196,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .commands import status, status_data
+    from .commands.commands import status, status_data
 
     if args.json:
         print(json.dumps(status_data(_config(args), time.time()), ensure_ascii=False, indent=2))
@@ -213,7 +207,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .check import check
+    from .commands.check import check
 
     files = [Path(f) for f in args.files]
     config = None if files and not Path(args.config).exists() else _config(args)
@@ -226,7 +220,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .sitebuild import build
+    from .site.sitebuild import build
 
     site = Path(args.output) if args.output else _config(args).output
     if args.live_days < 1:
@@ -237,7 +231,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from .skeleton import configure, describe, init, site_settings
+    from .site.skeleton import configure, describe, init, site_settings
 
     settings = site_settings(args.url, args.baseurl, args.title)
     report = init(Path(args.dir), settings)
@@ -249,7 +243,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds(args: argparse.Namespace) -> int:
-    from . import feedcmd
+    from .commands import feedcmd
 
     command = args.run
     if command == "feeds-test":
@@ -297,7 +291,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .parser import build
+    from .commands.parser import build
 
     return build()
 
@@ -311,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = _dispatch(args)
         except KeyboardInterrupt:  # a second signal, or Ctrl-C before any handler
             print("scraper: interrupted", file=sys.stderr)
-            return stopping.exit_status() or 130
+            return exit_for(KeyboardInterrupt(), stopping.exit_status())
     stopped = stopping.exit_status()
     if stopped is not None and code in (EXIT_OK, EXIT_FAILED, stopped):
         name = signal.Signals(stopped - 128).name
@@ -324,22 +318,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     try:
         code: int = COMMANDS.get(args.run, cmd_feeds)(args)
         return code
-    except ConfigError as exc:
-        print(f"scraper: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except AlreadyRunning as exc:
-        print(f"scraper: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    except StoreError as exc:
-        print(f"scraper: {exc}", file=sys.stderr)
-        return EXIT_STORE
-    except stopping.Stopped:
-        return EXIT_FAILED  # the request was abandoned for the stop, which main says
+    except stopping.Stopped as exc:
+        return exit_for(exc)  # the request was abandoned for the stop, which main says
     except ScraperError as exc:
         print(f"scraper: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except BrokenPipeError:
-        return EXIT_OK
+        return exit_for(exc)
+    except BrokenPipeError as exc:
+        return exit_for(exc)
 
 
 if __name__ == "__main__":

@@ -9,22 +9,19 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import yaml
 
-from .addresses import allow_list
 from .errors import ConfigError
-from .models import Rules
+from .models import CONTENT_MODES, PHOTO_MODES, UPDATE_MODES, ContentMode, PhotoMode, Rules, UpdateMode
+from .net.addresses import allow_list
+from .net.urls import split
 from .schedule import Policy
-from .urls import split
 from .yamlcheck import Where, check_choice, check_number, check_str, check_zone
 
 DEFAULT_USER_AGENT = "cna-jekyll-scraper/0.1 (Jekyll news mirror; python-httpx)"
-CONTENT_MODES = ("auto", "page", "feed")
-PHOTO_MODES = ("link", "mirror")
-UPDATE_MODES = ("keep", "rewrite")
 DEFAULT_ZONE = "Asia/Taipei"  # CNA's own clock
 
 
@@ -54,9 +51,9 @@ class FeedConfig:
     name: str
     url: str
     site: str | None = None  # display name for this feed's posts; default the top-level site
-    content: str = "page"  # page | feed | auto (the default for feeds with their own site)
-    photos: str | None = None  # link | mirror; None: the top-level setting
-    updates: str = "keep"  # keep: the first version stays; rewrite: a changed title renders the post again
+    content: ContentMode = "page"  # auto is the default for feeds with their own site
+    photos: PhotoMode | None = None  # None: the top-level setting
+    updates: UpdateMode = "keep"  # keep: the first version stays; rewrite: a changed title renders the post again
     rules: Rules | None = None  # CSS selectors for this feed's pages, before the general extractor
     timezone: str | None = None  # IANA zone of the source's times without an offset; None: inferred from the page
 
@@ -95,7 +92,7 @@ class Config:
     article_backoff: float = 600.0  # seconds before a failed article is tried again; doubles each time
     feed_backoff: float = 300.0  # seconds before a feed that failed twice is polled again; doubles each time
     backfill: BackfillConfig = field(default_factory=BackfillConfig)
-    photos: str = "link"  # link: posts point at the source's photos; mirror: a local copy
+    photos: PhotoMode = "link"  # link: posts point at the source's photos; mirror: a local copy
     archive: Path | None = None  # a folder of WARC files keeping every page and feed fetched
     timezone: str = DEFAULT_ZONE  # the site's zone: every date on the command line, times printed by status
     then: str | None = None  # a shell command run after a poll that changed posts (``poll --then``)
@@ -105,7 +102,7 @@ class Config:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def photos_for(self, source: str) -> str:
+    def photos_for(self, source: str) -> PhotoMode:
         """The photo mode of an article found by ``source`` (a feed's URL, or a backfill)."""
         for feed in self.feeds:
             if feed.url == source and feed.photos:
@@ -120,7 +117,7 @@ class Config:
         """The ``timezone:`` of the feed an article came from (None: not set, or not from a feed)."""
         return next((feed.timezone for feed in self.feeds if feed.url == source), None)
 
-    def content_for(self, source: str) -> str | None:
+    def content_for(self, source: str) -> ContentMode | None:
         """The ``content:`` mode of the feed an article came from (None: not from a feed of this file)."""
         return next((feed.content for feed in self.feeds if feed.url == source), None)
 
@@ -253,15 +250,15 @@ def _feeds(where: Where, feeds_data: object) -> tuple[FeedConfig, ...]:
         if content not in CONTENT_MODES:
             raise where.error(f"{key}.content", f"must be one of {', '.join(CONTENT_MODES)}, not {content!r}")
         feed_site = check_str(where, f"{key}.site", item["site"]) if "site" in item else None
-        photos = check_choice(where, f"{key}.photos", item["photos"], PHOTO_MODES) if "photos" in item else None
+        photos = cast(PhotoMode, check_choice(where, f"{key}.photos", item["photos"], PHOTO_MODES)) if "photos" in item else None
         name = check_str(where, f"{key}.name", item["name"])
         if name in names:
             raise where.error(f"{key}.name", f"repeats the name of {names[name]} (names tell feeds apart in error lines)")
         names[name] = key
-        updates = check_choice(where, f"{key}.updates", item["updates"], UPDATE_MODES) if "updates" in item else "keep"
+        updates = cast(UpdateMode, check_choice(where, f"{key}.updates", item["updates"], UPDATE_MODES)) if "updates" in item else "keep"
         rules = check_rules(where, f"{key}.rules", item["rules"]) if "rules" in item else None
         zone = check_zone(where, f"{key}.timezone", item["timezone"]) if "timezone" in item else None
-        feeds.append(FeedConfig(name, url, feed_site, content, photos, updates, rules, zone))
+        feeds.append(FeedConfig(name, url, feed_site, cast(ContentMode, content), photos, updates, rules, zone))
     return tuple(feeds)
 
 

@@ -17,8 +17,9 @@ the wording of a message::
         ├── NotAnArticle         no article at all (CNA's not-found page, a hub, no text)
         └── LayoutChanged        looks like an article, but the expected skeleton is missing
 
-Per item (one feed, one article) the runner records any of these as that item's
-outcome and goes on; only ``StoreError`` and ``AlreadyRunning`` end a run.
+Per item (one feed, one article) any of these becomes that item's outcome (for an
+article, ``outcomes.after_error`` decides which) and the run goes on; only ``StoreError``
+and ``AlreadyRunning`` end a run. ``outcomes.EXITS`` maps them to exit statuses.
 """
 
 from __future__ import annotations
@@ -120,7 +121,8 @@ class ExtractError(ScraperError):
 class NotAnArticle(ExtractError):
     """The page is no article at all (CNA's not-found page served as 200, a hub, no text).
 
-    A feed's item that gives one is skipped for good; a backfill walk counts it as a miss.
+    A feed's item that gives one is a failed attempt, tried again on its backoff and given
+    up on after ``max_attempts``; a backfill walk counts it as a miss.
     """
 
 

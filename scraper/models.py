@@ -4,6 +4,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+from typing import Literal, get_args
+
+
+class Status(StrEnum):
+    """An article's status in the state (the strings stored in SQLite)."""
+
+    PENDING = "pending"  # found, not written yet: fetched when due
+    WRITTEN = "written"  # a post holds it
+    FAILED = "failed"  # given up on after max_attempts (``poll --retry-failed`` tries again)
+    SKIPPED = "skipped"  # never written: truncated, off-site, refused, denied by robots.txt, an alias
+
+
+class Extractor(StrEnum):
+    """What turned a page into the article a post was written from (stored in the state)."""
+
+    CNA = "cna"  # CNA's own extractor
+    FALLBACK = "fallback"  # a CNA page of a layout CNA's extractor did not know
+    GENERIC = "generic"  # any other news page
+    RULES = "rules"  # the feed's rules: or the set shipped for its host
+    FEED = "feed"  # the feed item's own text, no page
+
+
+ContentMode = Literal["auto", "page", "feed"]  # a feed's content: what its posts are written from
+PhotoMode = Literal["link", "mirror"]  # photos: linked at the source, or a local copy
+UpdateMode = Literal["keep", "rewrite"]  # updates: the first version stays, or a corrected title renders it again
+FeedWait = Literal["gone", "backoff"]  # why a feed is not polled now
+CONTENT_MODES: tuple[ContentMode, ...] = get_args(ContentMode)
+PHOTO_MODES: tuple[PhotoMode, ...] = get_args(PhotoMode)
+UPDATE_MODES: tuple[UpdateMode, ...] = get_args(UpdateMode)
 
 
 @dataclass(frozen=True)
@@ -134,7 +164,7 @@ class RunReport:
 class ArticleRow:
     article_id: str
     url: str
-    status: str  # pending | written | failed | skipped
+    status: Status
     reason: str | None
     attempts: int
     path: str | None
@@ -163,4 +193,4 @@ class WrittenRow:
     canonical: str | None
     path: str
     sha: str | None  # of the text written, when this version wrote it
-    extractor: str | None
+    extractor: Extractor | None

@@ -1,21 +1,99 @@
-"""What every run opens around its work: the HTTP client (with the archive), and the state
-and post files of its output, under the output's lock; and the state rebuilt from the posts."""
+"""What every command's run works with, opened in one place: ``opened`` gives a ``Run``
+(the configuration, the state and post files of its output under the output's lock, the
+HTTP client with the archive, the photo store, the report, the clock and the stop) and
+closes all of it however the run ends. Also the state rebuilt from the posts."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
-from .archive import Archive
-from .config import Config
-from .http import Http
+from . import stopping
+from .config import Config, HttpConfig
 from .models import RunReport
-from .postfiles import PostFiles
-from .state import State
-from .urls import identities
+from .net.http import Http
+from .net.urls import identities
+from .site.photoindex import PhotoIndex
+from .site.photos import Photos
+from .site.postfiles import PostFiles
+from .store.archive import Archive
+from .store.state import State
 
 log = logging.getLogger(__name__)
+
+# What a run does to the output folder: a writing run takes its lock (reindex takes poll's:
+# the two never write side by side); a reading one takes none and writes nothing at all.
+Kind = Literal["poll", "backfill", "refresh", "reindex", "status"]
+LOCKS: dict[Kind, str | None] = {"poll": "poll", "backfill": "backfill", "refresh": "refresh", "reindex": "poll", "status": None}
+FEEDING: frozenset[Kind] = frozenset({"poll", "backfill"})  # runs that write new posts: _posts made ready, a lost state rebuilt first
+
+
+class Stop:
+    """Set by Ctrl-C (SIGINT) or SIGTERM (see stopping): finish the articles in flight, then stop."""
+
+    def __bool__(self) -> bool:
+        return stopping.requested()
+
+    def installed(self) -> contextlib.AbstractContextManager[None]:
+        return stopping.handling()
+
+
+@dataclass(frozen=True)
+class Run:
+    """One command's run: what its stages share. ``http`` is None for a run that asks the
+    network nothing (reindex, status, ``refresh --from-archive``)."""
+
+    config: Config
+    state: State
+    files: PostFiles
+    http: Http | None
+    report: RunReport
+    clock: Callable[[], float] = time.time
+    stop: Stop = field(default_factory=Stop)
+    dry_run: bool = False
+
+    @property
+    def archive(self) -> Archive | None:
+        """Where responses are kept (WARC), when the configuration keeps them."""
+        return Archive(self.config.archive) if self.config.archive is not None else None
+
+    @functools.cached_property
+    def photos(self) -> Photos:
+        """The run's photo store (its index opened when a feed mirrors photos first needs it)."""
+        return Photos(self.files.output, self.http, PhotoIndex(self.state.path), self.config.photo_limits, clock=self.clock)
+
+    def close_photos(self) -> None:
+        if "photos" in self.__dict__:
+            self.photos.index.close()
+
+
+@contextlib.contextmanager
+def opened(
+    config: Config,
+    kind: Kind,
+    *,
+    dry_run: bool = False,
+    network: bool = True,
+    http: Http | None = None,
+    report: RunReport | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Iterator[Run]:
+    """The ``Run`` of one command of ``kind`` on ``config``'s output; see the module's
+    docstring. ``http``: a client of the caller's (left open), else one of its own when
+    ``network``. A dry run, like ``status``, takes no lock and writes nothing."""
+    report = report if report is not None else RunReport()
+    with contextlib.ExitStack() as stack:
+        client_ = stack.enter_context(client(config, http, report, dry_run=dry_run)) if network or http is not None else None
+        state, files = stack.enter_context(_output(config, kind, dry_run=dry_run, now=clock()))
+        run = Run(config, state, files, client_, report, clock, Stop(), dry_run)
+        stack.callback(run.close_photos)
+        yield run
 
 
 @contextlib.contextmanager
@@ -35,33 +113,41 @@ def client(config: Config, http: Http | None, report: RunReport, *, dry_run: boo
             http.close()
 
 
+def http_client(config: HttpConfig, archive: Path | None = None) -> Http:
+    """A client of its own for a command that reads one page or a few (``fetch``, ``check``,
+    ``feeds add/test``),
+    keeping the archive at ``archive`` when given; the caller closes it (``with``)."""
+    http = Http(config)
+    if archive is not None:
+        http.recorder = Archive(archive).record
+    return http
+
+
 @contextlib.contextmanager
-def open_run(config: Config, kind: str, *, dry_run: bool = False, now: float) -> Iterator[tuple[State, PostFiles]]:
+def _output(config: Config, kind: Kind, *, dry_run: bool, now: float) -> Iterator[tuple[State, PostFiles]]:
     """The state and post files of ``config``'s output for one run of ``kind``.
 
     The output folder's lock is taken before anything is written; a second run of the
-    same kind exits at once. A dry run takes no lock and writes nothing at all: it
-    reads the state as it is, or none. A state that is empty while ``_posts`` holds
-    posts (a lost or new state file) is first rebuilt from the posts.
+    same kind exits at once. A dry run (or a run that only reads) takes no lock and
+    writes nothing at all: it reads the state as it is, or none. A state that is empty
+    while ``_posts`` holds posts (a lost or new state file) is first rebuilt from the posts.
     """
     files = PostFiles(config.output)
-    if dry_run:
-        state = State(config.state_path, readonly=True)
-        try:
+    lock = LOCKS[kind]
+    if dry_run or lock is None:
+        with State(config.state_path, readonly=True) as state:
             yield state, files
-        finally:
-            state.close()
         return
-    with files.lock(kind):
-        files.prepare()
-        state = State(config.state_path)
+    with files.lock(lock):
+        if kind in FEEDING:
+            files.prepare()
         try:
-            if state.is_empty() and files.has_posts():
-                recorded, _ = reindex(state, files, now)
-                log.warning("state was empty but %s holds posts: recorded %d of them, none will be written again", files.posts_dir, recorded)
-            yield state, files
+            with State(config.state_path) as state:
+                if kind in FEEDING and state.is_empty() and files.has_posts():
+                    recorded, _ = reindex(state, files, now)
+                    log.warning("state was empty but %s holds posts: recorded %d of them, none will be written again", files.posts_dir, recorded)
+                yield state, files
         finally:
-            state.close()
             files.close()
 
 

@@ -1,119 +1,34 @@
 """The imperative shell shared by poll and backfill: from a job to a written post.
 
-This is the one place that catches per-item errors, and it catches everything: a
-ScraperError, or any other exception, raised for one article is recorded as that
-article's outcome (an unexpected one with its traceback at debug level and one error
-line), counts toward ``max_attempts`` like any failure, and the run goes on. Only a
-StoreError (the output or the state is unusable) ends a run.
+A ScraperError, or any other exception, raised for one article becomes that article's
+outcome (``outcomes.after_error`` decides which; an unexpected one is logged with its
+traceback at debug level and one error line), counts toward ``max_attempts`` like any
+failure, and the run goes on. Only a StoreError (the output or the state is unusable)
+ends a run. Every outcome ``finish`` returns is an ``outcomes.Outcome``: written, known,
+not-wanted, skipped, failed, gave-up, deferred, miss or stopped.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import functools
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 
-from . import page, posts, schedule, stopping
-from .config import Config
-from .errors import ExtractError, FetchError, NotAnArticle, OffSite, Refused, RetryLater, RobotsDenied, StoreError
-from .http import Http
-from .models import Article, Job, Post, Rules, RunReport
-from .photoindex import PhotoIndex
-from .photos import Photos
-from .postfiles import PostFiles
-from .robots import Robots
-from .sites import cna, extractor_for, fallback, generic
-from .sites import rules as site_rules
-from .state import State
-from .urls import CNA_HOSTS, by_host_in_turn, host_of
+from . import outcomes, schedule
+from .articles.fetch import Fetched, allowed_hosts, fetch_one
+from .errors import RetryLater, StoreError
+from .models import Article, Extractor, Job, Status
+from .net.robots import Robots
+from .net.urls import by_host_in_turn, host_of
+from .outcomes import Decision, Outcome
+from .run import Run
+from .site.postfiles import PostFiles
+from .store.state import State
 
 log = logging.getLogger(__name__)
-HTML_ACCEPT = "text/html,application/xhtml+xml"
 LAYOUT_NOTICE = "layout-changed"
-
-
-@dataclass(frozen=True)
-class Fetched:
-    job: Job
-    article: Article
-    post: Post
-    extractor: str  # "cna", "fallback", "generic", "rules" or "feed"
-    why: str | None = None  # for "fallback": what the CNA extractor lacked
-    photos_mirrored: int = 0
-    photos_failed: int = 0
-
-
-def allowed_hosts(url: str, config: Config) -> frozenset[str]:
-    """Where an article fetch may be redirected: CNA, and the host of the link or its feeds."""
-    return frozenset(CNA_HOSTS | {host_of(url)} | {host_of(f.url) for f in config.feeds} | {host_of(config.backfill.base)})
-
-
-def fetch_article(http: Http, robots: Robots, job: Job, hosts: frozenset[str], rules: Rules | None = None) -> tuple[Article, str, str | None]:
-    """The page of ``job``, extracted: by CNA's extractor (or its fallback) for CNA feeds and
-    backfills, by the first site that claims the page for feeds with their own site."""
-    robots.check(job.url)
-    response = http.get(job.url, allowed_hosts=hosts, accept=HTML_ACCEPT)
-    if host_of(response.url) not in hosts:
-        raise OffSite(job.url, f"redirected to {response.url}, which is not a site we fetch from")
-    what = page.not_html(response.content, response.headers.get("content-type"))
-    if what is not None:
-        raise NotAnArticle(job.url, f"not an HTML page: {what}")
-    return extract_page(job, response.url, response.content, response.charset, rules)
-
-
-def extract_page(job: Job, url: str, data: bytes, charset: str | None, rules: Rules | None = None) -> tuple[Article, str, str | None]:
-    """The article in page bytes fetched (or archived) for ``job``, which extractor found it,
-    and, when CNA's fallback did, what CNA's own extractor lacked. ``rules``: the feed's own
-    ``rules:``; a page of another site without them gets the set shipped for its host."""
-    extract = extractor_for(url, data) if job.site is not None else cna.extract
-    if extract is not cna.extract:
-        general = functools.partial(generic.extract, zone=job.timezone, site=job.site) if extract is generic.extract else extract
-        chosen = rules or site_rules.shipped_for(url)
-        if chosen is not None:
-            if job.timezone is not None:  # the feed's own zone before the one shipped with the rules
-                chosen = dataclasses.replace(chosen, timezone=job.timezone)
-            article, extractor = site_rules.extract(data, url, charset, chosen, general), "rules"
-        else:
-            article, extractor = general(data, url, charset), "generic"
-        # Other sites: the post links the item's own link, as the mirror did (query kept).
-        return dataclasses.replace(article, article_id=job.article_id, url=job.url), extractor, None
-    if rules is not None:
-        try:
-            ruled = fallback.with_rules(data, url, charset, rules)
-        except ExtractError as exc:
-            log.info("rules-failed url=%s: %s", url, exc.reason)
-        else:
-            trouble = fallback.implausible(ruled)
-            if trouble is None:
-                return ruled, "rules", None
-            log.info("rules-failed url=%s: the feed's rules found %s", url, trouble)
-    article, why = fallback.cna_or_fallback(data, url, charset)
-    extractor = "cna" if why is None else "fallback"
-    if article.article_id != job.article_id:
-        log.info("id-changed url=%s canonical=%s", job.url, article.url)
-    return article, extractor, why
-
-
-def fetch_one(http: Http, robots: Robots, job: Job, site: str, hosts: frozenset[str], photos: Photos | None = None, rules: Rules | None = None) -> Fetched:
-    """Fetch (or, for full-text feeds, take from the item) and render one job; with
-    ``photos``, its photos are stored locally first. Writes no post."""
-    why = None
-    if job.content is not None:
-        article, extractor = generic.from_feed(job.article_id, job.url, job.title, job.content, job.published), "feed"
-    else:
-        article, extractor, why = fetch_article(http, robots, job, hosts, rules)
-    mirrored = None
-    when = job.published or article.published
-    if photos is not None and when is not None:
-        mirrored = photos.mirror(article.body_html, when, article.article_id)
-        article = dataclasses.replace(article, body_html=mirrored.body_html)
-    post = posts.build(article, site=job.site or site, date=job.published, author=job.author)
-    return Fetched(job, article, post, extractor, why, mirrored.stored if mirrored else 0, mirrored.failed if mirrored else 0)
 
 
 def write_post(state: State, files: PostFiles, job: Job, fetched: Fetched, now: float) -> str | None:
@@ -128,7 +43,7 @@ def write_post(state: State, files: PostFiles, job: Job, fetched: Fetched, now: 
     post = fetched.post
     with state.transaction():
         row = state.article(post.article_id)
-        if row is not None and row.status == "written":
+        if row is not None and row.status == Status.WRITTEN:
             return None
         name = files.existing(post)
         if name is not None:
@@ -144,67 +59,41 @@ def write_post(state: State, files: PostFiles, job: Job, fetched: Fetched, now: 
         return rel
 
 
-class Stop:
-    """Set by Ctrl-C (SIGINT) or SIGTERM (see stopping): finish the articles in flight, then stop."""
-
-    def __bool__(self) -> bool:
-        return stopping.requested()
-
-    def installed(self) -> contextlib.AbstractContextManager[None]:
-        return stopping.handling()
-
-
 class Runner:
     """One pipeline from a job to a written post, for poll and backfill alike."""
 
-    def __init__(self, config: Config, state: State, files: PostFiles, http: Http, report: RunReport, *, now: Callable[[], float], include_truncated: bool = False) -> None:
-        self.config = config
-        self.state = state
-        self.files = files
-        self.http = http
-        self.robots = Robots(http)
-        self.report = report
+    def __init__(self, ctx: Run, *, include_truncated: bool = False) -> None:
+        assert ctx.http is not None, "a runner fetches"
+        self.ctx = ctx
+        self.http = ctx.http
+        self.robots = Robots(ctx.http)
         self.include_truncated = include_truncated
-        self.now = now
-        self.stop = Stop()
         self.robots_denied: dict[str, int] = {}
         self.unfinished: list[str] = []  # "URL: reason" of each article failed or put off this run
         self.keep: Callable[[Article], bool] | None = None  # articles not kept are neither written nor recorded
-        self._photos: Photos | None = None
 
-    @property
-    def photos(self) -> Photos:
-        """The run's photo store (its index opened when a feed mirrors photos first needs it)."""
-        if self._photos is None:
-            self._photos = Photos(self.files.output, self.http, PhotoIndex(self.state.path), self.config.photo_limits, clock=self.now)
-        return self._photos
-
-    def close(self) -> None:
-        if self._photos is not None:
-            self._photos.index.close()
-
-    def run(self, jobs: Iterable[Job], on_done: Callable[[Job, str], None] | None = None) -> None:
+    def run(self, jobs: Iterable[Job], on_done: Callable[[Job, Outcome], None] | None = None) -> None:
         """Fetch jobs concurrently (at most ``max_connections`` in flight, ``max_per_host`` to one
         host: the client's limiter holds the rest), write results in this thread."""
         ordered = by_host_in_turn(jobs, lambda job: job.url)
         # No more workers than the hosts can keep busy: more would only hold pages in memory.
         busy = len({host_of(job.url) for job in ordered})
-        workers = max(1, min(self.config.http.max_connections, self.config.http.max_per_host * max(1, busy)))
+        workers = max(1, min(self.ctx.config.http.max_connections, self.ctx.config.http.max_per_host * max(1, busy)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
             pending: dict[Future[Fetched], Job] = {}
             it = iter(ordered)
             exhausted = False
             while True:
-                while not exhausted and not self.stop and len(pending) < workers:
+                while not exhausted and not self.ctx.stop and len(pending) < workers:
                     job = next(it, None)
                     if job is None:
                         exhausted = True
                         break
-                    hosts = allowed_hosts(job.url, self.config)
-                    photos = self.photos if self.config.photos_for(job.source) == "mirror" else None
-                    zoned = dataclasses.replace(job, timezone=self.config.timezone_for(job.source))
-                    pending[pool.submit(fetch_one, self.http, self.robots, zoned, self.config.site, hosts, photos, self.config.rules_for(job.source))] = job
-                if self.stop:  # jobs not started yet stay pending for the next run
+                    hosts = allowed_hosts(job.url, self.ctx.config)
+                    photos = self.ctx.photos if self.ctx.config.photos_for(job.source) == "mirror" else None
+                    zoned = dataclasses.replace(job, timezone=self.ctx.config.timezone_for(job.source))
+                    pending[pool.submit(fetch_one, self.http, self.robots, zoned, self.ctx.config.site, hosts, photos, self.ctx.config.rules_for(job.source))] = job
+                if self.ctx.stop:  # jobs not started yet stay pending for the next run
                     for future in [f for f in pending if f.cancel()]:
                         del pending[future]
                 if not pending:
@@ -216,114 +105,110 @@ class Runner:
                     if on_done:
                         on_done(job, outcome)
 
-    def finish(self, job: Job, future: Future[Fetched]) -> str:
-        """Record one job's result; returns written | skipped | failed | gave-up | deferred | miss | known."""
+    def finish(self, job: Job, future: Future[Fetched]) -> Outcome:
+        """Record one job's result: the decision ``outcomes`` makes of it, applied."""
         try:
-            return self._record(job, future.result())
+            fetched = future.result()
         except StoreError:
             raise  # the output or the state is unusable: the run ends, the article stays pending
-        except stopping.Stopped:
+        except Exception as exc:
+            return self._apply(job, outcomes.after_error(job, exc), exc)
+        return self._record(job, fetched)
+
+    def _apply(self, job: Job, decision: Decision, exc: Exception) -> Outcome:
+        """A failed fetch's decision, recorded and said."""
+        outcome, reason = decision.outcome, decision.reason
+        if outcome is Outcome.STOPPED:
             log.info("stopped id=%s url=%s: left for the next run", job.article_id, job.url)
-            return "stopped"  # no attempt counted: the page was not refused, the run ended
-        except RetryLater as exc:
+        elif outcome is Outcome.DEFERRED:
             return self._deferred(job, exc)
-        except Refused as exc:  # an address outside content must not reach: said once, never retried
-            log.warning("refused id=%s url=%s: %s", job.article_id, job.url, exc.reason)
-            return self._skipped(job, f"refused: {exc.reason}")
-        except (RobotsDenied, OffSite, NotAnArticle, FetchError) as exc:
-            return self._unfetched(job, exc)
-        except ExtractError as exc:
-            return self._failed(job, str(exc))
-        except Exception as exc:  # a bug, or input nobody planned for: this article's failure, not the run's
-            log.debug("unexpected error for id=%s url=%s", job.article_id, job.url, exc_info=True)
+        elif decision.unexpected:  # a bug, or input nobody planned for: this article's failure, not the run's
+            log.debug("unexpected error for id=%s url=%s", job.article_id, job.url, exc_info=exc)
             log.error("article %s (%s): unexpected %s: %s", job.article_id, job.url, type(exc).__name__, exc)
-            return self._failed(job, f"{job.url}: unexpected {type(exc).__name__}: {exc}")
+        elif decision.refused:  # an address outside content must not reach: said once, never retried
+            log.warning("refused id=%s url=%s: %s", job.article_id, job.url, reason.removeprefix("refused: "))
+        if decision.robots_host is not None:
+            self.robots_denied[decision.robots_host] = self.robots_denied.get(decision.robots_host, 0) + 1
+        if outcome is Outcome.SKIPPED:
+            return self._skipped(job, reason)
+        if outcome is Outcome.FAILED:
+            return self._failed(job, reason)
+        return outcome
 
-    def _unfetched(self, job: Job, exc: FetchError | NotAnArticle) -> str:
-        if job.walk and (isinstance(exc, NotAnArticle) or (isinstance(exc, FetchError) and exc.gone and not isinstance(exc, OffSite))):
-            return "miss"  # nothing recorded: the walk's finished day remembers it
-        if isinstance(exc, RobotsDenied):
-            host = host_of(job.url)
-            self.robots_denied[host] = self.robots_denied.get(host, 0) + 1
-        elif not isinstance(exc, OffSite):
-            # An address a feed (or a list) names that shows no article now (CNA's not-found
-            # page, a maintenance page served as 200) may show it later: tried again on its
-            # backoff and reported after max_attempts, never dropped without a word.
-            return self._failed(job, str(exc))
-        return self._skipped(job, exc.reason)
-
-    def _record(self, job: Job, fetched: Fetched) -> str:
-        now = self.now()
+    def _record(self, job: Job, fetched: Fetched) -> Outcome:
+        now = self.ctx.clock()
         article = fetched.article
-        if self.keep is not None and not self.keep(article):
+        decision = outcomes.after_fetch(article, wanted=self.keep is None or self.keep(article), include_truncated=self.include_truncated)
+        if decision.outcome is Outcome.NOT_WANTED:
             log.info("not-wanted id=%s url=%s", article.article_id, article.url)
-            return "not-wanted"
-        self.report.photos_mirrored += fetched.photos_mirrored
-        self.report.photos_failed += fetched.photos_failed
-        if article.truncated and not self.include_truncated:
-            return self._skipped(job, "truncated by CNA (已過查詢時效)")
+            return decision.outcome
+        self.ctx.report.photos_mirrored += fetched.photos_mirrored
+        self.ctx.report.photos_failed += fetched.photos_failed
+        if decision.outcome is Outcome.SKIPPED:
+            return self._skipped(job, decision.reason)
         if article.article_id != job.article_id:
-            alias = self.state.article(article.article_id)
-            self.state.record_skip(job, f"same article as {article.article_id}", now)
-            if alias is not None and alias.status == "written":
-                return "known"
-        path = write_post(self.state, self.files, job, fetched, now)
+            alias = self.ctx.state.article(article.article_id)
+            self.ctx.state.record_skip(job, f"same article as {article.article_id}", now)
+            if alias is not None and alias.status == Status.WRITTEN:
+                return Outcome.KNOWN
+        path = write_post(self.ctx.state, self.ctx.files, job, fetched, now)
         if path is None:
-            return "known"
-        self.report.written += 1
+            return Outcome.KNOWN
+        self.ctx.report.written += 1
         log.info("written id=%s path=%s extractor=%s", article.article_id, path, fetched.extractor)
-        if fetched.extractor == "fallback":
-            self.report.fallback += 1
+        if fetched.extractor == Extractor.FALLBACK:
+            self.ctx.report.fallback += 1
             log.warning("fallback id=%s url=%s path=%s: CNA's extractor: %s; written by the fallback extractor", article.article_id, job.url, path, fetched.why)
-        return "written"
+        return Outcome.WRITTEN
 
-    def _skipped(self, job: Job, reason: str) -> str:
-        self.state.record_skip(job, reason, self.now())
-        self.report.skipped += 1
+    def _skipped(self, job: Job, reason: str) -> Outcome:
+        self.ctx.state.record_skip(job, reason, self.ctx.clock())
+        self.ctx.report.skipped += 1
         log.info("skipped id=%s url=%s reason=%s", job.article_id, job.url, reason)
-        return "skipped"
+        return Outcome.SKIPPED
 
-    def _deferred(self, job: Job, exc: RetryLater) -> str:
+    def _deferred(self, job: Job, exc: Exception) -> Outcome:
         """The host asked for a pause: not the article's fault, no attempt counted, unless
         the pauses have lasted longer than any pause we honour."""
-        decision = self.state.record_deferral(job, self.now(), self.config.policy)
+        decision = self.ctx.state.record_deferral(job, self.ctx.clock(), self.ctx.config.policy)
         if decision.counts_as_failure:
             return self._failed(job, f"{exc}; the host has kept asking us to wait")
-        self.report.deferred += 1
-        self.unfinished.append(f"{job.url}: {exc.reason}; tried again on a later run")
-        log.info("deferred id=%s reason=%s", job.article_id, exc.reason)
-        return "deferred"
+        self.ctx.report.deferred += 1
+        reason = exc.reason if isinstance(exc, RetryLater) else str(exc)
+        self.unfinished.append(f"{job.url}: {reason}; tried again on a later run")
+        log.info("deferred id=%s reason=%s", job.article_id, reason)
+        return Outcome.DEFERRED
 
-    def _failed(self, job: Job, reason: str) -> str:
-        attempt = self.state.record_failure(job, reason, self.now(), self.config.policy)
+    def _failed(self, job: Job, reason: str) -> Outcome:
+        attempt = self.ctx.state.record_failure(job, reason, self.ctx.clock(), self.ctx.config.policy)
         if attempt is None:
-            return "known"
-        self.report.failed += 1
+            return Outcome.KNOWN
+        self.ctx.report.failed += 1
         if attempt.final:
-            self.report.gave_up.append(f"{job.url}: gave up after {attempt.attempts} attempts: {reason}")
+            self.ctx.report.gave_up.append(f"{job.url}: gave up after {attempt.attempts} attempts: {reason}")
             log.error("gave up on id=%s after %d attempts: %s", job.article_id, attempt.attempts, reason)
-            return "gave-up"
+            return Outcome.GAVE_UP
         self.unfinished.append(reason if reason.startswith(job.url) else f"{job.url}: {reason}")
         log.info("failed id=%s (will retry) reason=%s", job.article_id, reason)
-        return "failed"
+        return Outcome.FAILED
 
     def report_robots(self) -> None:
         """One error line per site whose robots.txt kept articles out this run."""
         for host, count in sorted(self.robots_denied.items()):
-            self.report.errors.append(f"robots.txt of {host} disallows {count} article(s) for our User-Agent; skipped")
-            log.error("%s", self.report.errors[-1])
+            self.ctx.report.errors.append(f"robots.txt of {host} disallows {count} article(s) for our User-Agent; skipped")
+            log.error("%s", self.ctx.report.errors[-1])
 
     def report_fallback(self) -> None:
         """One line when articles were written by the fallback extractor: an error (exit
         status 1) on the first such run and then at most once a day, else at info level."""
-        if not self.report.fallback:
+        if not self.ctx.report.fallback:
             return
-        count = f"{self.report.fallback} article" + ("" if self.report.fallback == 1 else "s")
+        count = f"{self.ctx.report.fallback} article" + ("" if self.ctx.report.fallback == 1 else "s")
         line = f"CNA's layout changed: {count} written by the fallback extractor; run `scraper check`"
-        now = self.now()
-        if schedule.notice_due(self.state.notice_said(LAYOUT_NOTICE), now):
-            self.state.record_notice(LAYOUT_NOTICE, now)
-            self.report.errors.append(line)
+        now = self.ctx.clock()
+        if schedule.notice_due(self.ctx.state.notice_said(LAYOUT_NOTICE), now):
+            self.ctx.state.record_notice(LAYOUT_NOTICE, now)
+            self.ctx.report.errors.append(line)
             log.error("%s", line)
         else:
             log.info("%s (said less than a day ago)", line)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .errors import FetchError, RetryLater
+from .models import FeedWait, Status
 
 MAX_ARTICLE_WAIT = 7 * 24 * 3600.0  # a failing article is tried at least weekly until given up
 MAX_FEED_WAIT = 6 * 3600.0  # a failing feed is polled at least every six hours
@@ -95,7 +96,7 @@ def wait_interval(kind: str, count: int, policy: Policy) -> float:
 
 def is_due(status: str, next_attempt: float, now: float) -> bool:
     """Pending articles are due once their backoff has passed; nothing else ever is."""
-    return status == "pending" and next_attempt <= now
+    return status == Status.PENDING and next_attempt <= now
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def feed_failed(failures_before: int, now: float, policy: Policy) -> FeedFailure
     return FeedFailure(failures, now + wait, failures >= policy.report_after)
 
 
-def feed_wait(gone: bool, next_attempt: float, now: float) -> str | None:
+def feed_wait(gone: bool, next_attempt: float, now: float) -> FeedWait | None:
     """Why a feed is not polled now (``gone``, ``backoff``), or None when it is due."""
     if gone:
         return "gone"

@@ -313,8 +313,8 @@ def retry_after_zero_forever(server: Server, corpus: Path, tmp: Path) -> Outcome
     lasted longer than any pause honoured, so the article is at last reported. A fake
     clock moves an hour a run; nothing sleeps. A counted failure starts the next run of
     pauses afresh, so every second run counts: max_attempts 3 is reported in run 6."""
+    from scraper.commands.poll import poll
     from scraper.config import load
-    from scraper.poll import poll
 
     s = Scene(server, corpus, tmp)
     server.routes[s.fault_path] = Reply(503, b"busy", {"Retry-After": "0"})
@@ -458,7 +458,7 @@ def redesign(server: Server, corpus: Path, tmp: Path) -> Outcome:
     """CNA renames its article classes: the fallback writes every article and the run says
     so; once the extractor learns the new names, ``refresh --fallback --from-archive``
     restores the posts a known layout gives, byte for byte, with no request."""
-    import scraper.sites.cna
+    import scraper.articles.extractors.cna
     from tests.test_fallback import RENAMES, renamed
 
     names = (*GOOD, FAULTY)
@@ -478,7 +478,7 @@ def redesign(server: Server, corpus: Path, tmp: Path) -> Outcome:
     with sqlite3.connect(tmp / "mirror" / "out" / ".scraper" / "state.db") as db:
         by_fallback = db.execute("SELECT count(*) FROM articles WHERE extractor = 'fallback'").fetchone()[0]
     # the fix ships: the CNA extractor knows the new class names
-    real = scraper.sites.cna.extract
+    real = scraper.articles.extractors.cna.extract
     back = {v: k for k, v in RENAMES.items()}
 
     def fixed(data: bytes, url: str, charset: str | None = None) -> object:
@@ -487,13 +487,13 @@ def redesign(server: Server, corpus: Path, tmp: Path) -> Outcome:
             text = re.sub(rf'(class=["\'][^"\']*)\b{new}\b', rf"\g<1>{old}", text)
         return real(text.encode("utf-8"), url, charset)
 
-    scraper.sites.cna.extract = fixed  # type: ignore[assignment]
+    scraper.articles.extractors.cna.extract = fixed  # type: ignore[assignment]
     try:
         hits = sum(server.hits.values())
         code2 = main(["refresh", "--config", str(s.cfg()), "--fallback", "--from-archive", "-q"])
         requests = sum(server.hits.values()) - hits
     finally:
-        scraper.sites.cna.extract = real
+        scraper.articles.extractors.cna.extract = real
     restored = {p.read_text(encoding="utf-8").split("\nfrom: ", 1)[1].split("\n", 1)[0]: p.read_text(encoding="utf-8") for p in posts_in(tmp / "mirror")}
     exact = sum(1 for k, v in restored.items() if reference.get(k) == v)
     observed = f"run 1 exit {code1}, {by_fallback} of {len(names)} by the fallback; refresh exit {code2}, {exact} of {len(names)} byte-exact, {requests} requests"

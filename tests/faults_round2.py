@@ -16,8 +16,8 @@ DAY = 86400.0
 def clock_back(server: Server, corpus: Path, tmp: Path) -> Outcome:
     """A feed that failed twice backs off 600 s; then NTP moves the clock back 3 days.
     The feed is polled again 600 s after the new now, not 3 days and 600 s later."""
+    from scraper.commands.poll import poll
     from scraper.config import load
-    from scraper.poll import poll
 
     s = Scene(server, corpus, tmp)
     server.page(s.fault_path, s.page(FAULTY))
@@ -43,9 +43,9 @@ def archive_damaged(server: Server, corpus: Path, tmp: Path) -> Outcome:
     """A mirror with an archive: one page's record is damaged on disk (a bad sector, a bad
     copy) and the file's end mark is lost. The next run appends and cuts nothing; refresh
     --from-archive restores every article but the damaged one, and names that one."""
-    from scraper.archive import files
+    from scraper.commands.refresh import refresh
     from scraper.config import load
-    from scraper.refresh import refresh
+    from scraper.store.archive import files
     from tests.test_archive import _corrupt_record
 
     s = Scene(server, corpus, tmp)

@@ -1,4 +1,4 @@
-"""Helpers shared by tests: reading posts back, building a Jekyll site."""
+"""Helpers shared by tests: feeds and polls to feed a run, reading posts back, building a Jekyll site."""
 
 from __future__ import annotations
 
@@ -58,3 +58,15 @@ def jekyll_build(jekyll: str, site: Path) -> Path:
 
 def visible_text(page: str) -> str:
     return html.unescape(lhtml.fromstring(page).text_content())
+
+
+def rss(*items: str) -> bytes:
+    """An RSS 2.0 feed of ``items`` (``<item>`` elements), as a server sends it."""
+    return ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>' + "".join(items) + "</channel></rss>").encode()
+
+
+def poll(cfg: Path, *extra: str) -> int:
+    """``scraper poll --config cfg`` in this process; its exit status."""
+    from scraper.cli import main
+
+    return main(["poll", "--config", str(cfg), *extra])

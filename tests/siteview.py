@@ -17,7 +17,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from scraper.skeleton import init
+from scraper.site.skeleton import init
 from tests.helpers import front_matter
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")

@@ -14,19 +14,16 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-import scraper.archive as archive_module
-from scraper.archive import Archive, complete_end, files, latest_responses
+import scraper.store.archive as archive_module
 from scraper.cli import main
 from scraper.config import HttpConfig
 from scraper.errors import StoreError
-from scraper.http import Http
 from scraper.models import Exchange
+from scraper.net.http import Http
+from scraper.store.archive import Archive, complete_end, files, latest_responses
+from tests.helpers import rss
 from tests.server import Reply, Server
 from tests.sitebuilder import config, corpus_urls, item, path_of, posts_in
-
-
-def rss(*items: str) -> bytes:
-    return ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>' + "".join(items) + "</channel></rss>").encode()
 
 
 def records(folder: Path) -> list[tuple[str, str]]:

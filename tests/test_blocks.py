@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from scraper import config
+from scraper.articles.extractors import blocks
 from scraper.errors import ConfigError
-from scraper.sites import blocks
 from tests.conftest import IN_CI
 
 

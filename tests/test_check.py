@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scraper.check import AGREEMENT, agreement
 from scraper.cli import main
+from scraper.commands.check import AGREEMENT, agreement
 from tests.server import Server
 from tests.sitebuilder import config, path_of, real_feed
 from tests.test_fallback import renamed
@@ -128,7 +128,7 @@ def test_agreement_gives_the_figures_the_threshold_was_set_on(corpus: Path, expe
     0.96 with the copyright line added; and it agrees with difflib's ratio to 0.01."""
     import difflib
 
-    from scraper.sites import cna
+    from scraper.articles.extractors import cna
 
     exp = next(e for e in expected if e["file"] == name)
     paras = list(cna.extract((corpus / "cna" / "pages" / name).read_bytes(), exp["url"]).paragraphs)
@@ -155,7 +155,7 @@ def test_agreement_is_a_symmetric_score_from_0_to_1(a: list[str], b: list[str]) 
 
 
 def test_unrelated_articles_do_not_agree(corpus: Path, expected: list[dict[str, Any]]) -> None:
-    from scraper.sites import cna
+    from scraper.articles.extractors import cna
 
     bodies = [cna.extract((corpus / "cna" / "pages" / e["file"]).read_bytes(), e["url"]).paragraphs for e in expected if e["file"] in NAMES]
     assert all(agreement(x, y) < 0.1 for i, x in enumerate(bodies) for y in bodies[i + 1 :])

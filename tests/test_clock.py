@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scraper.commands.poll import poll
 from scraper.config import load
-from scraper.poll import poll
+from tests.helpers import rss
 from tests.server import Reply, Server
 from tests.sitebuilder import config, item, posts_in, serve_pages
 
 DAY = 86400.0
-
-
-def rss(*items: str) -> bytes:
-    return ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>' + "".join(items) + "</channel></rss>").encode()
 
 
 def test_a_backed_off_feed_is_polled_after_its_interval_when_the_clock_went_back(server: Server, corpus: Path, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from scraper.cli import main
-from scraper.feeds import FULL_TEXT_CHARS, is_full_text
+from scraper.feeds.parse import FULL_TEXT_CHARS, is_full_text
 from tests.helpers import POST_RE, body, front_matter
 from tests.server import Reply, Server
 from tests.sitebuilder import posts_in

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from scraper.articles.extractors import fallback
 from scraper.cli import main
+from scraper.commands.poll import poll
 from scraper.config import load
-from scraper.poll import poll
-from scraper.sites import fallback
-from scraper.state import State
-from scraper.urls import TAIPEI
+from scraper.net.urls import TAIPEI
+from scraper.store.state import State
 from tests.helpers import POST_RE, body, front_matter, paragraphs
 from tests.server import Server
 from tests.sitebuilder import config, path_of, posts_in, real_feed

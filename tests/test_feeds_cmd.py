@@ -12,11 +12,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scraper import feedsfile, opml
 from scraper.cli import main
-from scraper.columns import width
+from scraper.commands.columns import width
 from scraper.config import load
 from scraper.errors import ConfigError
+from scraper.feeds import feedsfile, opml
 from tests.server import Reply, Server
 from tests.sitebuilder import config, item, posts_in
 from tests.test_totality import good_items, rss, serve

@@ -81,7 +81,7 @@ def test_related_links_are_kept_absolute(capsys: pytest.CaptureFixture[str], exp
 
 
 def test_truncated_page_is_flagged(expected: list[dict[str, Any]], corpus: Path) -> None:
-    from scraper.sites import cna
+    from scraper.articles.extractors import cna
 
     exp = next(e for e in expected if e["truncated"])
     article = cna.extract((corpus / "cna" / "pages" / exp["file"]).read_bytes(), exp["url"])
@@ -91,7 +91,7 @@ def test_truncated_page_is_flagged(expected: list[dict[str, Any]], corpus: Path)
 
 
 def test_extractor_facts_match_expected(expected: list[dict[str, Any]], corpus: Path) -> None:
-    from scraper.sites import cna
+    from scraper.articles.extractors import cna
 
     for exp in expected:
         article = cna.extract((corpus / "cna" / "pages" / exp["file"]).read_bytes(), exp["url"])
@@ -138,8 +138,8 @@ def test_fetch_failures_are_one_line_without_traceback(tmp_path: Path) -> None:
 def test_a_byte_order_mark_on_bytes_that_do_not_decode_is_an_extract_error(corpus: Path) -> None:
     import codecs
 
+    from scraper.articles.extractors import cna
     from scraper.errors import ExtractError
-    from scraper.sites import cna
 
     page = (corpus / "cna" / "pages" / "004.html").read_bytes()
     url = "https://www.cna.com.tw/news/aopl/202308230370.aspx"

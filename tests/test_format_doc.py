@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from scraper import posts
+from scraper.site import posts
 from tests.helpers import POST_RE, ROOT
 
 DOC = ROOT / "docs" / "FORMAT.md"

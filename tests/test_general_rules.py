@@ -11,8 +11,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from lxml import html as lhtml
 
+from scraper.articles.extractors import footers, furniture, generic, pagemeta
 from scraper.models import Article
-from scraper.sites import footers, furniture, generic, pagemeta
 from tests.helpers import images, paragraphs
 
 STORY = [

@@ -19,11 +19,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from scraper.cli import main
-from scraper.columns import width
+from scraper.commands.columns import width
+from scraper.commands.poll import poll as poll_run
 from scraper.config import load
-from scraper.poll import poll as poll_run
-from scraper.postfiles import PostFiles
-from scraper.state import VERSION
+from scraper.site.postfiles import PostFiles
+from scraper.store.state import VERSION
 from tests.server import Reply, Server
 from tests.sitebuilder import config, corpus_urls, item, posts_in
 from tests.test_totality import good_items, rss, serve

@@ -13,8 +13,9 @@ import feedparser
 import pytest
 from lxml import html as lhtml
 
-from scraper import feeds, posts
-from scraper.sites import generic
+from scraper.articles.extractors import generic
+from scraper.feeds import parse as feeds
+from scraper.site import posts
 from tests.conftest import _need
 from tests.helpers import POST_RE, body, front_matter, images, paragraphs
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from scraper import posts
+from scraper.articles.extractors import cna
 from scraper.errors import LayoutChanged, NotAnArticle
-from scraper.sites import cna
+from scraper.site import posts
 from tests.helpers import POST_RE, body, images, jekyll_build, paragraphs, site_with, visible_text
 
 INJECTED = (

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from scraper.commands.poll import poll
 from scraper.config import load
 from scraper.errors import ConfigError
-from scraper.poll import poll
 from tests.helpers import body, images
 from tests.server import Reply, Request, Server
 from tests.sitebuilder import config, posts_in

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from scraper.commands.poll import poll
 from scraper.config import load
-from scraper.photos import baseurl, sniff
-from scraper.poll import poll
-from tests.helpers import POST_RE, body, images
+from scraper.site.photos import baseurl, sniff
+from tests.helpers import POST_RE, body, images, rss
 from tests.server import Reply, Server
 from tests.sitebuilder import config, corpus_urls, item, path_of, posts_in
 
@@ -26,10 +26,6 @@ def png(seed: int) -> bytes:
 
     raw = b"".join(b"\0" + bytes([seed % 256, (seed >> 8) % 256, 160]) * 4 for _ in range(4))
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
-
-
-def rss(*items: str) -> bytes:
-    return ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>' + "".join(items) + "</channel></rss>").encode()
 
 
 def serve_with_local_photos(server: Server, corpus: Path, name: str, *, photo: Reply | None = None) -> tuple[str, list[str]]:

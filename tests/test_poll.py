@@ -12,17 +12,12 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from scraper.cli import main
-from scraper.postfiles import PostFiles
-from tests.helpers import POST_RE, front_matter, jekyll_build
+from scraper.site.postfiles import PostFiles
+from tests.helpers import POST_RE, front_matter, jekyll_build, poll
 from tests.server import Reply, Request, Server
 from tests.sitebuilder import FEED, config, corpus_urls, item, path_of, posts_in, real_feed, serve_pages, with_id
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def poll(cfg: Path, *extra: str) -> int:
-    return main(["poll", "--config", str(cfg), *extra])
 
 
 def ids_of(tmp: Path) -> list[str]:
@@ -234,7 +229,7 @@ def test_shipped_feeds_yaml_is_valid() -> None:
 def test_item_dated_before_1970_is_dated_by_the_page_instead(pub: str) -> None:
     from datetime import UTC, datetime
 
-    from scraper import feeds
+    from scraper.feeds import parse as feeds
 
     rss = f"<rss version='2.0'><channel><title>t</title><item><title>x</title><link>https://www.cna.com.tw/news/aopl/202308230370.aspx</link><pubDate>{pub}</pubDate></item></channel></rss>"
     result = feeds.parse(rss.encode(), "https://feeds.example/rss", datetime(2023, 12, 5, tzinfo=UTC))

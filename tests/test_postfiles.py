@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from scraper import posts
+from scraper.articles.fetch import Fetched
 from scraper.errors import StoreError
 from scraper.models import Article, Job
-from scraper.postfiles import PostFiles
 from scraper.run import reindex
-from scraper.runner import Fetched, write_post
-from scraper.state import State
+from scraper.runner import write_post
+from scraper.site import posts
+from scraper.site.postfiles import PostFiles
+from scraper.store.state import State
 
 WHEN = datetime(2023, 12, 5, 1, 0, tzinfo=UTC)
 

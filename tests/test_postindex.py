@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from scraper import posts
-from scraper.postfiles import PostFiles
 from scraper.runner import write_post
-from scraper.state import State
+from scraper.site import posts
+from scraper.site.postfiles import PostFiles
+from scraper.store.state import State
 from tests.test_postfiles import fetched
 
 WHEN = datetime(2023, 12, 5, 1, 0, tzinfo=UTC)

@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import html as lhtml
 
-from scraper import clean, posts
+from scraper.articles import clean
 from scraper.errors import ExtractError
+from scraper.site import posts
 from tests.helpers import POST_RE
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from scraper.articles.extractors import cna, fallback, propose
 from scraper.cli import main
+from scraper.commands.poll import poll
 from scraper.config import load
-from scraper.poll import poll
-from scraper.sites import cna, fallback, propose
 from tests.helpers import body, front_matter, paragraphs
 from tests.server import Server
 from tests.sitebuilder import config, path_of, posts_in, real_feed

@@ -10,18 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-import scraper.sites.cna
+import scraper.articles.extractors.cna
 from scraper.cli import main
 from scraper.models import Article
-from tests.helpers import POST_RE, front_matter
+from tests.helpers import POST_RE, front_matter, rss
 from tests.server import Server
 from tests.sitebuilder import config, corpus_urls, item, path_of, posts_in
 
 NAMES = ("003.html", "004.html")
-
-
-def rss(*items: str) -> bytes:
-    return ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>' + "".join(items) + "</channel></rss>").encode()
 
 
 def setup(server: Server, corpus: Path, tmp: Path, **top: object) -> tuple[Path, list[str]]:
@@ -45,7 +41,7 @@ def test_refresh_from_the_archive_restores_posts_byte_exact_with_no_request(serv
     assert main(["poll", "--config", str(cfg)]) == 0
     clean = texts(tmp_path / "clean")
     # a poll by a broken extractor (it loses the last paragraph), archiving what it fetched
-    real = scraper.sites.cna.extract
+    real = scraper.articles.extractors.cna.extract
 
     def broken(data: bytes, url: str, charset: str | None = None) -> Article:
         article = real(data, url, charset)
@@ -53,11 +49,11 @@ def test_refresh_from_the_archive_restores_posts_byte_exact_with_no_request(serv
         start = body.rindex("<p>")
         return dataclasses.replace(article, body_html=body[:start] + body[body.index("</p>", start) + 4 :])
 
-    monkeypatch.setattr(scraper.sites.cna, "extract", broken)
+    monkeypatch.setattr(scraper.articles.extractors.cna, "extract", broken)
     cfg, _ = setup(server, corpus, tmp_path / "mirror", archive="warc")
     assert main(["poll", "--config", str(cfg)]) == 0
     assert texts(tmp_path / "mirror") != clean
-    monkeypatch.setattr(scraper.sites.cna, "extract", real)  # the fix ships
+    monkeypatch.setattr(scraper.articles.extractors.cna, "extract", real)  # the fix ships
     hits = sum(server.hits.values())
     assert main(["refresh", "--config", str(cfg), "--since", "2000-01-01", "--from-archive"]) == 0
     assert texts(tmp_path / "mirror") == clean  # same names, same bytes

@@ -10,8 +10,8 @@ import pytest
 
 from scraper.config import HttpConfig
 from scraper.errors import FetchError, RobotsDenied
-from scraper.http import Http
-from scraper.robots import Robots, allowed, parse
+from scraper.net.http import Http
+from scraper.net.robots import Robots, allowed, parse
 
 UA = HttpConfig().user_agent
 CNA = "https://www.cna.com.tw"

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 import yaml
 
+from scraper.articles.extractors import rules as site_rules
+from scraper.articles.fetch import extract_page
 from scraper.cli import main
+from scraper.commands.poll import poll
 from scraper.config import load
 from scraper.errors import ConfigError
 from scraper.models import Job
-from scraper.poll import poll
-from scraper.runner import extract_page
-from scraper.sites import rules as site_rules
 from tests.conftest import _need
 from tests.helpers import body, front_matter, images, paragraphs
 from tests.server import Server

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import POST_RE, front_matter
+from tests.helpers import POST_RE, front_matter, rss
 from tests.server import Reply, Request, Server
 from tests.sitebuilder import config, corpus_urls, item, path_of, posts_in, with_id
 from tests.test_photos import png, serve_with_local_photos
@@ -27,10 +27,6 @@ from tests.test_photos import png, serve_with_local_photos
 ROOT = Path(__file__).resolve().parent.parent
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 LIMIT = 90.0  # seconds a stopped run may take before the test fails (it takes a few)
-
-
-def rss(*items: str) -> bytes:
-    return ('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>' + "".join(items) + "</channel></rss>").encode()
 
 
 @pytest.fixture

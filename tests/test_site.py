@@ -22,8 +22,8 @@ import pytest
 import yaml
 from lxml import html as lhtml
 
-from scraper import skeleton
 from scraper.cli import main
+from scraper.site import skeleton
 from tests.helpers import ROOT, body, images, visible_text
 from tests.siteview import build_site, built_page, post_facts, serve
 from tests.siteview import chromium as browse
@@ -156,8 +156,8 @@ def test_installed_package_ships_the_skeleton(tmp_path: Path) -> None:
     lib = tmp_path / "lib"
     proc = subprocess.run([sys.executable, "-c", code, "-q", "build_py", "--build-lib", str(lib)], cwd=src, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert (lib / "scraper" / "skeleton.py").is_file()
-    installed = _tree(lib / "scraper" / skeleton.SKELETON)
+    assert (lib / "scraper" / "site" / "skeleton.py").is_file()
+    installed = _tree(lib / "scraper" / "site" / skeleton.SKELETON)
     assert installed == {rel.as_posix(): data for rel, data in skeleton.skeleton_files().items()}
 
 

@@ -17,8 +17,8 @@ import feedparser
 import pytest
 from lxml import html as lhtml
 
-from scraper import sitebuild
-from scraper.skeleton import init
+from scraper.site import sitebuild
+from scraper.site.skeleton import init
 from tests.siteview import chromium as browse
 from tests.siteview import post_facts, serve
 

@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 
 from scraper import config as config_module
-from scraper.backfill import _window, backfill
-from scraper.check import _cell, check_page, table
 from scraper.cli import main
-from scraper.columns import width
+from scraper.commands.backfill import _window, backfill
+from scraper.commands.check import _cell, check_page, table
+from scraper.commands.columns import width
+from scraper.commands.progress import Display, Progress
+from scraper.commands.refresh import choose
 from scraper.config import load
 from scraper.errors import ConfigError
 from scraper.models import Job, RunReport
-from scraper.progress import Display, Progress
-from scraper.refresh import choose
-from scraper.state import State
+from scraper.store.state import State
 from tests.server import Reply, Server
 from tests.sitebuilder import config, corpus_urls, item, path_of, posts_in
 from tests.test_totality import rss

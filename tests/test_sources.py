@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scraper.clean import clean_html
-from scraper.cli import main
-from tests.helpers import POST_RE, body, front_matter, paragraphs
+from scraper.articles.clean import clean_html
+from tests.helpers import POST_RE, body, front_matter, paragraphs, poll
 from tests.server import Reply, Server
 from tests.sitebuilder import corpus_urls, path_of, posts_in
 
@@ -31,10 +30,6 @@ def write_config(tmp: Path, feeds: list[dict[str, str]]) -> Path:
     path = tmp / "feeds.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
-
-
-def poll(cfg: Path, *extra: str) -> int:
-    return main(["poll", "--config", str(cfg), *extra])
 
 
 def test_real_non_cna_posts_come_back_from_their_own_feed_items(server: Server, corpus: Path, tmp_path: Path) -> None:

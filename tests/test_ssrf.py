@@ -24,12 +24,12 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scraper.addresses import allow_list, refusal
+from scraper.commands.poll import poll
 from scraper.config import HttpConfig, load
 from scraper.errors import ConfigError, FetchError
-from scraper.http import Http
-from scraper.netguard import AddressRefused
-from scraper.poll import poll
+from scraper.net.addresses import allow_list, refusal
+from scraper.net.http import Http
+from scraper.net.netguard import AddressRefused
 from tests.helpers import body, images
 from tests.server import Reply, Server
 from tests.sitebuilder import config, corpus_urls, item, path_of, posts_in
@@ -168,7 +168,7 @@ def test_the_name_is_resolved_once_and_the_checked_address_connected_to(server: 
     """DNS rebinding: a name that answers a public address first and 127.0.0.1 next gains
     nothing, since the guard resolves once and connects by the address it checked; the
     URL's name stays in the Host header."""
-    from scraper.netguard import Guard, transport
+    from scraper.net.netguard import Guard, transport
 
     answers = {"rebind.test": [["127.0.0.1"]], "photos.test": [["127.0.0.1"]], "mixed.test": [["93.184.216.34", "127.0.0.1"]]}
     asked: list[str] = []

@@ -11,10 +11,10 @@ import pytest
 
 from scraper.errors import StoreError
 from scraper.models import Job
-from scraper.postfiles import PostFiles
 from scraper.run import reindex
 from scraper.schedule import Policy
-from scraper.state import VERSION, State
+from scraper.site.postfiles import PostFiles
+from scraper.store.state import VERSION, State
 
 FIXTURE = Path(__file__).parent / "fixtures" / "state-v0"
 POLICY = Policy(max_attempts=3, article_backoff=10)
@@ -172,7 +172,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("writer_open", [False, True])
 def test_status_reads_a_read_only_state_file_in_place(tmp_path: Path, writer_open: bool) -> None:
-    from scraper.commands import status_data
+    from scraper.commands.commands import status_data
     from scraper.config import Config
 
     db = tmp_path / "state" / "state.db"

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import html as lhtml
 
-from scraper.sites import media
+from scraper.articles.extractors import media
 from tests.helpers import images, paragraphs
 from tests.test_general_rules import STORY, TIME, extract
 

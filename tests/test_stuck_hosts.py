@@ -15,7 +15,7 @@ import httpx
 
 from scraper.config import HttpConfig
 from scraper.errors import FetchError
-from scraper.http import Http
+from scraper.net.http import Http
 from tests.server import Reply, Request, Server
 
 

@@ -3,7 +3,6 @@ it is empty) and a --metrics name node exporter reads. Whole runs against a loca
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -13,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from scraper.skeleton import site_url
-from scraper.state import State
+from scraper.site.skeleton import site_url
+from scraper.store.state import State
 from tests.server import Server
 from tests.sitebuilder import config, posts_in
 from tests.test_totality import good_items, rss, serve
@@ -109,7 +108,7 @@ def test_poll_warns_once_a_day_and_check_each_run_while_the_url_is_empty(server:
     code, _, err = scraper("poll", "--config", str(cfg))
     assert code == 0 and err.splitlines() == [said + hint]
     assert scraper("poll", "--config", str(cfg)) == (0, "", "")  # a cron poll every few minutes: said once a day, not each run
-    with contextlib.closing(State(tmp_path / "out" / ".scraper" / "state.db")) as state:  # a day later
+    with State(tmp_path / "out" / ".scraper" / "state.db") as state:  # a day later
         state.record_notice("site-url-empty", time.time() - 86401)
     code, _, err = scraper("poll", "--config", str(cfg))
     assert code == 0 and err.splitlines() == [said + hint]

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-import scraper.sites.cna
+import scraper.articles.extractors.cna
 from scraper.cli import main
+from scraper.commands.poll import poll as poll_run
 from scraper.config import HttpConfig, load
 from scraper.errors import FetchError
-from scraper.http import Http
-from scraper.poll import poll as poll_run
+from scraper.net.http import Http
 from tests.faults import _mount
 from tests.helpers import POST_RE, front_matter, jekyll_build, site_with
 from tests.server import Reply, Server
@@ -122,14 +122,14 @@ def test_a_page_time_out_of_range_fails_that_article_with_a_reason(server: Serve
 
 def test_an_unexpected_error_in_one_article_is_that_articles_failure(server: Server, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     local = serve(server, corpus)
-    real = scraper.sites.cna.extract
+    real = scraper.articles.extractors.cna.extract
 
     def flaky(data: bytes, url: str, charset: str | None = None) -> object:
         if "202308230260" in url:
             raise RuntimeError("a bug nobody planned for")
         return real(data, url, charset)
 
-    monkeypatch.setattr(scraper.sites.cna, "extract", flaky)
+    monkeypatch.setattr(scraper.articles.extractors.cna, "extract", flaky)
     server.feed("/feed", rss(*good_items(local)))
     cfg = config(tmp_path, [("f", server.url("/feed"))], max_attempts=2)
     assert main(["poll", "--config", str(cfg)]) == 0  # counted, will retry: quiet
@@ -307,7 +307,7 @@ def test_dry_run_writes_nothing_at_all(server: Server, corpus: Path, tmp_path: P
 
 
 def test_two_configs_on_one_output_share_its_lock(tmp_path: Path) -> None:
-    from scraper.postfiles import PostFiles
+    from scraper.site.postfiles import PostFiles
 
     one = config(tmp_path, [("f", "http://127.0.0.1:9/feed")])
     other = tmp_path / "other.yaml"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scraper import urls
+from scraper.net import urls
 
 HOSTILE = ["http://[x", "http://[::1", "https://www.cna.com.tw:99999/news/aopl/202308230370.aspx", "http://x]y/", "javascript:alert(1)", "", "   ", "%zz", "http://"]
 

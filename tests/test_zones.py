@@ -12,9 +12,9 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scraper.articles.extractors import generic, pagemeta
 from scraper.config import load
 from scraper.errors import ConfigError
-from scraper.sites import generic, pagemeta
 from tests.helpers import front_matter
 from tests.server import Server
 from tests.sitebuilder import posts_in
