@@ -149,8 +149,9 @@ class RunReport:
 
     @property
     def changed_posts(self) -> int:
-        """Posts this run wrote or rewrote: what a site build after the run has to show."""
-        return self.written + self.rewritten
+        """Posts this run wrote, rewrote, or updated with photos stored on a later try: what a
+        site build after the run has to show."""
+        return self.written + self.rewritten + self.photos_updated
 
     @property
     def ok(self) -> bool:

@@ -257,3 +257,25 @@ def test_a_full_disk_leaves_no_temporary_file(tmp_path: Path) -> None:
         assert _responses(where)  # what was written before the disk filled is still read
     finally:
         subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+@pytest.mark.parametrize("lost", ["torn last line", "a line in the middle"])
+def test_a_lost_index_line_is_found_again_and_none_after_it_is_lost(tmp_path: Path, lost: str) -> None:
+    """A crash or a full disk tears the index's last line; the next append starts a line of
+    its own, and every record the index lacks (wherever it lies) is read and indexed again."""
+    archive = Archive(tmp_path, clock=lambda: 1_700_000_000.0)
+    for n in range(3):
+        archive.record(exchange(n))
+    whole = {(e.filename, e.offset, e.length) for e in archive_module.index(tmp_path)}
+    path = tmp_path / "index.cdxj"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    if lost == "torn last line":
+        path.write_text("".join(lines)[:-3], encoding="utf-8")
+    else:
+        path.write_text("".join(lines[:2] + lines[3:]), encoding="utf-8")
+    later = Archive(tmp_path, clock=lambda: 1_700_000_000.0)
+    later.record(exchange(3))
+    again = {(e.filename, e.offset, e.length) for e in archive_module.index(tmp_path)}
+    assert whole < again and len(again) == len(whole) + 2  # the new exchange's request and response
+    bad = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.endswith("}")]
+    assert len(bad) == (1 if lost == "torn last line" else 0)  # the torn line stays alone; the new ones start lines of their own

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 import lxml.html
 
-from ..net.urls import absolute, host_of, strip_tracking
+from ..net.urls import absolute, host_of, split, strip_tracking
 from .page import Element
 
 # element -> attributes kept on it
@@ -117,10 +117,16 @@ def image_url(el: Element, base: str) -> str | None:
     if url is None:
         return None
     # Named hosts are asked over https (no mixed content on an https site); an address
-    # such as 127.0.0.1 has no certificate to offer, so its photos keep their scheme.
-    if url.startswith("http://") and not _is_address(host_of(url)):
+    # such as 127.0.0.1 has no certificate to offer, and a port of its own (:8080) is a
+    # plain-http service, so those photos keep their scheme.
+    if url.startswith("http://") and not _is_address(host_of(url)) and _port(url) is None:
         return "https://" + url[len("http://") :]
     return url
+
+
+def _port(url: str) -> int | None:
+    parts = split(url)
+    return parts.port if parts is not None else None
 
 
 def _is_address(host: str) -> bool:

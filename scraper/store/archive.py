@@ -210,9 +210,11 @@ def _add_to_index(folder: Path, lines: list[str]) -> None:
     whole lines). A lost index line is found again by the next reader (``index``)."""
     if not lines:
         return
-    fd = os.open(folder / INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(folder / INDEX, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, "".join(lines).encode("utf-8"))
+        size = os.fstat(fd).st_size
+        torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"  # a line cut by a crash or a full disk
+        os.write(fd, ("\n" if torn else "").encode() + "".join(lines).encode("utf-8"))
     finally:
         os.close(fd)
 
@@ -261,15 +263,27 @@ def index(folder: Path) -> list[Entry]:
     cover yet (an archive older than the index, a run killed between its two writes) is
     read once and added to it."""
     entries = _read_index(folder)
-    covered: dict[str, int] = {}
+    spans: dict[str, list[tuple[int, int]]] = {}
     for known in entries:
-        covered[known.filename] = max(covered.get(known.filename, 0), known.offset + known.length)
+        spans.setdefault(known.filename, []).append((known.offset, known.offset + known.length))
     for path in files(folder):
-        lines = _unindexed(path, covered.get(path.name, 0), path.stat().st_size)
+        lines = []
+        for start, end in _gaps(spans.get(path.name, []), path.stat().st_size):  # past the end, or a line lost before a later one
+            lines += [line for line in _unindexed(path, start, end) if (e := _entry(line)) is not None and e.offset < end]
         with contextlib.suppress(OSError):  # a read-only archive is still read, just not indexed
             _add_to_index(folder, lines)
         entries += [entry for line in lines if (entry := _entry(line)) is not None]
     return entries
+
+
+def _gaps(spans: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    """The stretches of a file of ``size`` bytes that no index line covers."""
+    gaps, at = [], 0
+    for start, end in sorted(spans):
+        if start > at:
+            gaps.append((at, start))
+        at = max(at, end)
+    return [*gaps, (at, size)] if size > at else gaps
 
 
 def _body(path: Path, entry: Entry) -> bytes | None:
