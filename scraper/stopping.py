@@ -11,7 +11,9 @@ second signal aborts at once.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -84,6 +86,10 @@ def handling() -> Iterator[None]:
         if _event.is_set():
             raise KeyboardInterrupt
         request(signum)
+        # A second signal ends the process at once, by the signal's default action: in a
+        # long call into C (an extractor on a huge page) no Python handler would run.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     reset()
     old_int = signal.signal(signal.SIGINT, handler)
@@ -101,3 +107,26 @@ def exit_status() -> int | None:
     """128 + the signal's number when a signal stopped the run (130, 143), else None."""
     signum = signal_number()
     return 128 + signum if signum is not None else None
+
+
+def run_child(command: str, env: dict[str, str]) -> int:
+    """Run a shell command in a process group of its own and wait for it. A signal meanwhile
+    asks the run to stop and is passed on to the whole group (a second one kills it), which
+    is still waited for: nothing the command started outlives the run and its lock."""
+    proc = subprocess.Popen(command, shell=True, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+    signals = 0
+
+    def forward(signum: int, frame: object) -> None:
+        nonlocal signals
+        signals += 1
+        request(signum)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signum if signals == 1 else signal.SIGKILL)
+
+    main = threading.current_thread() is threading.main_thread()
+    old = {signum: signal.signal(signum, forward) for signum in (signal.SIGINT, signal.SIGTERM)} if main else {}
+    try:
+        return proc.wait()
+    finally:
+        for signum, handler in old.items():
+            signal.signal(signum, handler)

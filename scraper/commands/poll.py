@@ -11,12 +11,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from .. import schedule
+from .. import schedule, stopping
 from ..config import Config, FeedConfig
 from ..feeds import parse as feeds
 from ..feeds.feedpass import FeedPass, Polled, label
@@ -33,6 +32,7 @@ from ..store.state import State
 log = logging.getLogger(__name__)
 NO_SITE = "no-jekyll-site"
 NO_URL = "site-url-empty"  # notice: the site's _config.yml has no url yet
+THEN_OWED = "then-owed"  # notice: a stopped run changed posts and left its --then command to the next run
 
 
 def _save(state: State, feed: FeedConfig, polled: Polled, known: dict[str, Status], fresh: list[Job], now: float, config: Config) -> None:
@@ -144,7 +144,7 @@ def poll(
         _poll(run, retry_failed=retry_failed, interactive=interactive, out=out, started=started)
         if not dry_run:
             _say_no_url(config, run.state, clock())
-            run_then(then or config.then, run.report, config)
+            run_then(then or config.then, run.report, config, run.state, clock())
     return run.report
 
 
@@ -176,20 +176,32 @@ def _poll(run: Run, *, retry_failed: bool, interactive: bool, out: Callable[[str
     report.totals = stats.totals(state, "poll")
 
 
-def run_then(command: str | None, report: RunReport, config: Config) -> None:
+def run_then(command: str | None, report: RunReport, config: Config, state: State, now: float) -> None:
     """Run ``command`` through the shell after a run that changed posts, never after one that
     changed nothing. Its output goes where the scraper's goes; a non-zero exit status is one
     error line and makes the run's status 1. The environment names the site
-    (``SCRAPER_OUTPUT``) and how many posts changed (``SCRAPER_CHANGED``)."""
-    if not command or not report.changed_posts:
+    (``SCRAPER_OUTPUT``) and how many posts changed (``SCRAPER_CHANGED``).
+
+    A run that is stopping (SIGINT, SIGTERM) starts no command: the build is owed, and the
+    next run runs it even if it changes nothing; a command cut short by a signal is owed too."""
+    owed = state.notice_said(THEN_OWED) is not None
+    if not command or not (report.changed_posts or owed):
+        return
+    if stopping.requested():
+        state.record_notice(THEN_OWED, now)
+        log.info("then command=%s left for the next run: the run is stopping", command)
         return
     env = {**os.environ, "SCRAPER_OUTPUT": str(config.output), "SCRAPER_CHANGED": str(report.changed_posts)}
-    log.info("then command=%s changed=%d", command, report.changed_posts)
+    log.info("then command=%s changed=%d%s", command, report.changed_posts, " (owed by a stopped run)" if owed else "")
     try:
-        code = subprocess.run(command, shell=True, env=env, stdin=subprocess.DEVNULL, check=False).returncode
+        code = stopping.run_child(command, env)
     except OSError as exc:
         code = 127
         log.debug("then: %s", exc)
+    if stopping.requested():
+        state.record_notice(THEN_OWED, now)
+    elif owed:
+        state.forget_notice(THEN_OWED)
     report.then_status = code
     if code != 0:
         what = f"killed by signal {-code}" if code < 0 else f"exit status {code}"

@@ -380,6 +380,9 @@ class State:
         row = self.execute("SELECT said FROM notices WHERE name = ?", (name,)).fetchone()
         return float(row[0]) if row else None
 
+    def forget_notice(self, name: str) -> None:
+        self.execute("DELETE FROM notices WHERE name = ?", (name,))
+
     def record_notice(self, name: str, now: float) -> None:
         self.execute("INSERT INTO notices (name, said) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET said = excluded.said", (name, now))
 
