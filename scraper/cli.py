@@ -68,15 +68,17 @@ def _summary(name: str, report: RunReport) -> None:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     from .commands.commands import fetch_post
+    from .config import FeedConfig
     from .net.urls import host_of
 
     site, http, archive, sites = DEFAULT_SITE, None, Path(args.archive) if args.archive else None, {}
+    feeds: tuple[FeedConfig, ...] = ()
     if Path(args.config).exists():
         config = _config(args)
-        site, http, archive = config.site, config.http, config.archive
+        site, http, archive, feeds = config.site, config.http, config.archive, config.feeds
         sites = {host_of(f.url): f.site for f in config.feeds if f.site}  # a feed's own site names its host's pages
     html = Path(args.html) if args.html else None
-    sys.stdout.write(fetch_post(args.url, html=html, site=site, http_config=http, archive=archive, own_site=args.site, sites=sites))
+    sys.stdout.write(fetch_post(args.url, html=html, site=site, http_config=http, archive=archive, own_site=args.site, sites=sites, feeds=feeds))
     sys.stdout.flush()
     return EXIT_OK
 

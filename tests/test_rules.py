@@ -122,6 +122,16 @@ def test_rules_are_applied_before_the_general_extractor_in_a_poll(tmp_path: Path
     assert "<figcaption>照片說明</figcaption>" in body(text)
 
 
+def test_fetch_reads_a_page_with_its_feeds_rules_as_the_poll_writes_it(tmp_path: Path, server: Server, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = {"title": "h1.headline", "body": "div.story-text", "time": "span.when", "photos": "div.story-text figure", "drop": ["div.promo", "div.story-text > p.note"]}
+    text, _ = run_poll(tmp_path, server, rules)
+    capsys.readouterr()
+    assert main(["fetch", server.url("/story/1"), "--config", str(tmp_path / "feeds.yaml")]) == 0
+    fetched = capsys.readouterr().out
+    assert front_matter(fetched)["title"] == front_matter(text)["title"] == "規則選的標題　全形空白"
+    assert body(fetched) == body(text)
+
+
 def test_what_the_rules_do_not_give_the_general_extractor_fills(tmp_path: Path, server: Server) -> None:
     text, extractor = run_poll(tmp_path, server, {"body": "div.story-text", "drop": ["div.promo", "div.story-text > p.note"]})
     assert extractor == "rules"

@@ -15,7 +15,7 @@ from .. import schedule
 from ..articles import page
 from ..articles.extractors import cna, fallback, pagemeta, site_for
 from ..articles.fetch import HTML_ACCEPT, extract_page
-from ..config import Config, HttpConfig
+from ..config import Config, FeedConfig, HttpConfig
 from ..errors import ConfigError, ExtractError, FetchError, NotAnArticle
 from ..models import Job, Status
 from ..net.robots import Robots
@@ -50,6 +50,7 @@ def fetch_post(
     archive: Path | None = None,
     own_site: str | None = None,
     sites: dict[str, str] | None = None,
+    feeds: tuple[FeedConfig, ...] = (),
 ) -> str:
     """The post text for one article of any site, from ``html`` or the network; writes nothing.
 
@@ -82,8 +83,10 @@ def fetch_post(
         raise NotAnArticle(url, f"not an HTML page: {what}")
     if site_for(final, data, any_site=True) is not cna:
         name = own_site or sites.get(host_of(final)) or sites.get(host_of(url)) or _site_named(url, final, data, charset)
-        job = Job(article_id=identity(url), url=url, source="fetch", site=name or "-")
-        article, _, _ = extract_page(job, final, data, charset)
+        # a feed of feeds.yaml on the page's host: its rules: and timezone:, as a poll reads it
+        feed = next((f for f in feeds if f.site and host_of(f.url) in (host_of(final), host_of(url))), None)
+        job = Job(article_id=identity(url), url=url, source="fetch", site=name or "-", timezone=feed.timezone if feed else None)
+        article, _, _ = extract_page(job, final, data, charset, feed.rules if feed else None)
         text = posts.build(article, site=name or "-").text  # what is wrong with the page is said first
         if name is None:
             raise ConfigError(f"{url}: not a CNA page, and the page names no site (og:site_name): name its source with --site NAME")
