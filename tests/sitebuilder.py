@@ -93,4 +93,10 @@ def config(tmp: Path, feeds: list[tuple[str, str]], **top: object) -> Path:
 
 
 def posts_in(tmp: Path) -> list[Path]:
-    return sorted((tmp / "out" / "_posts").glob("*"))
+    """The posts Jekyll sees: a dot file (a write a kill cut short, ``.tmp-…``) is none, and
+    the next run removes it (``temporaries_in``)."""
+    return sorted(p for p in (tmp / "out" / "_posts").glob("*") if not p.name.startswith("."))
+
+
+def temporaries_in(tmp: Path) -> list[Path]:
+    return sorted((tmp / "out" / "_posts").glob(".tmp-*"))
