@@ -173,7 +173,7 @@ def _check_url(where: Where, key: str, value: object) -> str:
     if not isinstance(value, str):
         raise where.error(key, f"must be a URL, not {type(value).__name__}")
     parts = split(value)
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or any(ch.isspace() or ord(ch) < 32 for ch in value.strip()):
         raise where.error(key, f"{value!r} is not an http(s) URL")
     return value.strip()
 

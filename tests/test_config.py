@@ -43,3 +43,9 @@ def test_a_wrong_value_is_one_error_naming_the_file_and_the_key(text: str, said:
     with pytest.raises(ConfigError) as caught:
         parse(text, PATH)
     assert str(caught.value).startswith(str(PATH)) and said in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ['"https://feeds.example.org/a.xml\\nx"', '"https://feeds.example.org/a b.xml"', '"https://feeds.example.org/\\ta.xml"'])
+def test_a_feed_url_with_a_space_or_a_control_character_is_refused_naming_the_key(url: str) -> None:
+    with pytest.raises(ConfigError, match=r"feeds\.yaml:\d+: feeds\[0\]\.url: .* is not an http\(s\) URL"):
+        parse(f"site: x\noutput: o\nfeeds:\n  - name: a\n    url: {url}\n", Path("feeds.yaml"))

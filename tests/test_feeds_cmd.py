@@ -155,6 +155,22 @@ def test_import_reads_nested_outlines_and_names_the_duplicates(tmp_path: Path, c
     assert code == 2 and err.startswith(f"scraper: {bad}: no feed in this OPML file")
 
 
+def test_import_makes_hostile_titles_one_line_and_skips_urls_with_spaces(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = feeds_file(tmp_path, "https://feeds.feedburner.com/rsscna/intworld")
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        """<?xml version="1.0"?><opml version="2.0"><body>
+<outline text="a: b&#10;  - name: injected" type="rss" xmlUrl="https://one.example.org/rss.xml"/>
+<outline text="two" type="rss" xmlUrl="https://two.example.org/rss.xml&#10;x"/>
+</body></opml>""",
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "feeds", "import", str(opml), "--config", str(cfg))
+    assert code == 0 and out[0] == "added a: b - name: injected (https://one.example.org/rss.xml), site a: b - name: injected"
+    assert out[1].startswith("skipped 'https://two.example.org/rss.xml") and out[1].endswith(": not an http(s) URL")
+    assert [(f.name, f.url) for f in load(cfg).feeds][1:] == [("a: b - name: injected", "https://one.example.org/rss.xml")]
+
+
 def test_export_is_opml_that_a_reader_imports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = config(tmp_path, [("國際", "https://feeds.feedburner.com/rsscna/intworld"), ("兩岸 & 中國", "https://feeds.feedburner.com/rsscna/mainland")])
     code = main(["feeds", "export", "--config", str(cfg)])

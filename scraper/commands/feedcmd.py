@@ -148,9 +148,11 @@ def _imported(config: Config, outlines: list[opml.Outline]) -> Iterator[tuple[di
     urls = {f.url: f.name for f in config.feeds}
     names = {f.name for f in config.feeds}
     for outline in outlines:
-        if not is_web(outline.url):
+        if not is_web(outline.url) or any(ch.isspace() or ord(ch) < 32 for ch in outline.url):
             yield None, f"skipped {outline.url!r}: not an http(s) URL"
             continue
+        # a title is one line of text in feeds.yaml: runs of spaces, newlines and control characters become one space
+        outline = dataclasses.replace(outline, title=" ".join("".join(ch if ch.isprintable() else " " for ch in outline.title or "").split()))
         if outline.url in urls:
             yield None, f"skipped {outline.title or outline.url} ({outline.url}): already a feed, as {urls[outline.url]}"
             continue
