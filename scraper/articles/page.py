@@ -80,7 +80,16 @@ def parse(data: bytes, url: str, declared: str | None = None) -> Element:
     text = _XML_DECL.sub("", decode(data, declared, url), count=1)
     if not text.strip():
         raise ExtractError(url, "the page is empty")
-    parser = _parser()
+    return _read(text, url, _parser())
+
+
+def parse_html(text: str, url: str) -> lxml.html.HtmlElement:
+    """Decoded page text as lxml.html's tree (the general extractor's), read as ``parse`` reads."""
+    root: lxml.html.HtmlElement = _read(text, url, _parser(html=True))
+    return root
+
+
+def _read(text: str, url: str, parser: etree.HTMLParser) -> Element:
     try:
         root = etree.fromstring(text, parser)
     except (ValueError, etree.ParserError, etree.XMLSyntaxError) as exc:
@@ -116,19 +125,6 @@ def _parser(html: bool = False) -> etree.HTMLParser:
         parser = lxml.html.HTMLParser(remove_blank_text=False, no_network=True) if html else etree.HTMLParser(remove_blank_text=False, no_network=True)
         setattr(_LOCAL, name, parser)
     return parser
-
-
-def parse_html(text: str, url: str) -> lxml.html.HtmlElement:
-    """Decoded page text as lxml.html's tree, read whole (``whole``) or not at all."""
-    parser = _parser(html=True)
-    try:
-        root = etree.fromstring(text, parser)
-    except (ValueError, etree.ParserError, etree.XMLSyntaxError) as exc:
-        raise ExtractError(url, f"the page is not HTML ({exc})") from exc
-    if root is None:
-        raise ExtractError(url, "the page is not HTML")
-    whole(root, parser, url)
-    return root
 
 
 def text_of(el: Element) -> str:
