@@ -21,6 +21,7 @@ from scraper.errors import StoreError
 from scraper.models import Exchange
 from scraper.net.http import Http
 from scraper.store.archive import Archive, complete_end, files, latest_responses
+from tests.faults import _mount
 from tests.helpers import rss
 from tests.server import Reply, Server
 from tests.sitebuilder import config, corpus_urls, item, path_of, posts_in
@@ -243,10 +244,9 @@ def test_the_index_gives_each_records_place_as_pywbs_indexer_does(tmp_path: Path
 
 def test_a_full_disk_leaves_no_temporary_file(tmp_path: Path) -> None:
     where = tmp_path / "warc"
-    where.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.skip(f"needs root to mount a small tmpfs: {proc.stderr.strip()}")
+    why = _mount(where, "64k")
+    if why:
+        pytest.skip(f"needs root to mount a small tmpfs: {why}")
     try:
         archive = Archive(where, clock=lambda: 1_700_000_000.0)
         with pytest.raises(StoreError, match="cannot write the archive"):
